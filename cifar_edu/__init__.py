@@ -1,0 +1,16 @@
+"""cifar-edu: the helper package of the CIFAR-10 CNN course.
+
+Importing the package is cheap: it does not import TensorFlow. It only quiets
+TensorFlow's C++ logging, which must happen before TensorFlow is first imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before TensorFlow is imported anywhere, so it lives at the top.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

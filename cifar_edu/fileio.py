@@ -1,0 +1,111 @@
+"""Small file helpers: atomic writes and checksums.
+
+A file written with these helpers either has its complete new content or is not
+touched at all: the content goes to a temporary file in the same folder, is
+flushed to disk and then renamed over the target (an atomic step on POSIX and
+Windows). A crash or Ctrl-C never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "atomic_write_json", "sha256_file"]
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    Use this for writers that want a file *name* (``model.save``, ``fig.savefig``).
+    If the block raises, the temporary file is removed and ``target`` is untouched.
+
+    Parameters
+    ----------
+    target : path-like
+        The final file.
+    suffix : str, optional
+        Suffix for the temporary name (some writers choose a format from it);
+        defaults to the target's own suffix.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=(suffix or target.suffix) + ".tmp", dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a normal file follows the umask
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_open(target: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing and rename it onto ``target`` when the block ends.
+
+    Parameters
+    ----------
+    target : path-like
+        The final file.
+    mode : {"w", "wb"}
+        Text or binary mode.
+    **kwargs
+        Passed to :func:`open` (for example ``encoding``).
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError("atomic_open supports the modes 'w' and 'wb' only")
+    if mode == "w":
+        kwargs.setdefault("encoding", "utf-8")
+    with atomic_path(target) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_open(target, "wb") as fh:
+        fh.write(data)
+
+
+def atomic_write_json(target: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``target`` atomically."""
+    with atomic_open(target, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False, default=_json_default)
+        fh.write("\n")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays appear in metrics; JSON has no type for them.
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
+    """Return the hex SHA-256 of a file, read in chunks (constant memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
