@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +18,8 @@ COMMAND_MODULES = [
     "cifar_edu.cli.data_cmd",
     "cifar_edu.cli.predict_cmd",
     "cifar_edu.cli.evaluate_cmd",
+    "cifar_edu.cli.train_cmd",
+    "cifar_edu.cli.benchmark_cmd",
 ]
 
 
@@ -36,28 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow and find devices with file descriptor 2 sent to /dev/null.
-
-    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are written before its
-    logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; they would
-    bury the one-line messages of the command line. Python errors still surface.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code.
 
@@ -66,8 +45,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command != "data":  # every other command runs a model
-        _import_tensorflow_quietly()
     try:
         result: CommandResult = args.handler(args)
     except CifarEduError as exc:
