@@ -18,9 +18,13 @@ from matplotlib.figure import Figure
 from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError
 from cifar_edu.explain.overlay import overlay
+from cifar_edu.figure_display import register_png_formatter
 
 if TYPE_CHECKING:
     from cifar_edu.explain.examples import ExplainedExamples
+
+
+register_png_formatter()  # figures display in Jupyter without %matplotlib
 
 __all__ = ["explanation_grid", "correct_vs_wrong_figure", "sanity_check_figure"]
 

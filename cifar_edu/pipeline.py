@@ -1,8 +1,9 @@
 """``tf.data`` input pipelines from the uint8 arrays.
 
-Images stay uint8 in memory (150 MB for all of CIFAR-10); batches are gathered,
-augmented and cast to float32 on the fly, and models scale pixels themselves,
-so no float copy of the whole dataset ever exists (Binder gives 2 GB).
+Images stay uint8 in memory (150 MB for all of CIFAR-10) and are not copied:
+batches are gathered from the caller's array, augmented and cast to float32 on
+the fly, and models scale pixels themselves, so no float copy of the whole
+dataset ever exists (Binder gives 2 GB).
 """
 
 from __future__ import annotations
@@ -51,13 +52,11 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int 
     x = np.asarray(x)
     if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
         raise ValueError(f"expected images of shape (N, 32, 32, 3), got {x.shape}")
-    images = tf.constant(x)
     labels = None
     if y is not None:
-        y = np.asarray(y).reshape(-1)
-        if len(y) != len(x):
-            raise ValueError(f"{len(x)} images but {len(y)} labels")
-        labels = tf.constant(y.astype(np.int32))
+        labels = np.asarray(y).reshape(-1).astype(np.int32)
+        if len(labels) != len(x):
+            raise ValueError(f"{len(x)} images but {len(labels)} labels")
 
     # Shuffle indices, not images: cheap, and a batch is then one gather.
     ds = tf.data.Dataset.range(len(x))
@@ -65,8 +64,14 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int 
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
+    # The gather reads the caller's numpy array in place: a tf.constant would copy
+    # the whole dataset into TensorFlow (twice, once more when the graph is built).
+    def gather_numpy(idx: np.ndarray) -> np.ndarray:
+        return x[idx]
+
     def gather(idx: tf.Tensor):
-        batch = tf.cast(tf.gather(images, idx), tf.float32)
+        batch = tf.numpy_function(gather_numpy, [idx], tf.uint8, stateful=False)
+        batch = tf.cast(tf.ensure_shape(batch, (None, 32, 32, 3)), tf.float32)
         if labels is None:
             return batch
         target = tf.gather(labels, idx)

@@ -29,6 +29,10 @@ from matplotlib.ticker import MaxNLocator
 from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError
 from cifar_edu.fileio import atomic_path
+from cifar_edu.figure_display import register_png_formatter
+
+
+register_png_formatter()  # figures display in Jupyter without %matplotlib
 
 __all__ = ["OKABE_ITO", "image_grid", "class_distribution", "learning_curves",
            "confusion_matrix", "roc_curves", "reliability_diagram",

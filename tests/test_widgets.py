@@ -57,8 +57,8 @@ def test_upload_is_classified(classifier, sample):
     pred = classifier.prediction
     assert pred is not None and pred.source == "cat.jpg"
     assert classifier.message.value == ""
-    assert is_png(classifier.image_view.value)
-    assert is_png(classifier.chart_view.value)
+    assert is_png(classifier.image_view.png)
+    assert is_png(classifier.chart_view.png)
     assert f"Prediction: {pred.label}" in classifier.verdict.value
     for name, _ in pred.top_k:  # the text alternative lists every bar
         assert name in classifier.chart_text.value
@@ -91,7 +91,7 @@ def test_every_bad_upload_is_shown_in_the_widget(classifier, name):
     assert words in classifier.message.value and name in classifier.message.value
     assert 'role="alert"' in classifier.message.value
     assert classifier.prediction is None  # no stale answer next to the error
-    assert classifier.verdict.value == "" and classifier.image_view.value == b""
+    assert classifier.verdict.value == "" and classifier.image_view.png == b""
 
 
 def test_decompression_bomb_upload(classifier, monkeypatch):
@@ -157,16 +157,16 @@ def test_unsure_flag_is_shown(tiny_model, sample):
 def test_gradcam_toggle(classifier):
     pytest.importorskip("cifar_edu.explain")
     classifier.show_index(0)
-    plain = classifier.image_view.value
+    plain = classifier.image_view.png
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # tiny model has no 8x8 layer; it says so
         classifier.gradcam_toggle.value = True
     assert classifier.message.value == ""
-    assert is_png(classifier.image_view.value)
-    assert classifier.image_view.value != plain
-    assert "Grad-CAM" in classifier.image_view.tooltip
+    assert is_png(classifier.image_view.png)
+    assert classifier.image_view.png != plain
+    assert "Grad-CAM" in classifier.image_view.alt
     classifier.gradcam_toggle.value = False
-    assert classifier.image_view.value == plain
+    assert classifier.image_view.png == plain
 
 
 def test_classifier_without_pool_and_bad_pool(tiny_model):
@@ -225,7 +225,7 @@ def test_sample_indices():
 def test_dataset_explorer_browses_by_class(sample):
     pytest.importorskip("cifar_edu.plots")
     explorer = DatasetExplorer(sample.x_train, sample.y_train, n_images=8)
-    assert is_png(explorer.grid_view.value)
+    assert is_png(explorer.grid_view.png)
     assert "<caption>" in explorer.stats_view.value and 'scope="col"' in explorer.stats_view.value
     explorer.class_dropdown.value = 3  # the user picks "cat"
     assert np.all(sample.y_train[explorer.indices, 0] == 3) and len(explorer.indices) == 8
@@ -265,7 +265,7 @@ def test_montage_layout():
 def test_augmentation_playground_controls(sample):
     playground = AugmentationPlayground(sample.x_train[:2], n_variants=2)
     first = playground.preview.copy()
-    assert is_png(playground.preview_view.value)
+    assert is_png(playground.preview_view.png)
     assert "original" in playground.preview_text.value
     playground.cutout.value = 10
     assert playground.config.cutout == 10 and "10x10" in playground.preview_text.value

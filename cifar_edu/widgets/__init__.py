@@ -13,8 +13,23 @@ errors appear inside the widget as messages.
 
 from __future__ import annotations
 
-from cifar_edu.widgets.classifier import ImageClassifier
-from cifar_edu.widgets.explorer import DatasetExplorer
-from cifar_edu.widgets.playground import AugmentationPlayground
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["ImageClassifier", "DatasetExplorer", "AugmentationPlayground"]
+
+# Imported on first use: the classifier and playground need TensorFlow (~3 s and
+# ~500 MB), which a lesson that only explores the dataset should not pay for.
+_HOMES = {"ImageClassifier": "classifier", "DatasetExplorer": "explorer",
+          "AugmentationPlayground": "playground"}
+
+if TYPE_CHECKING:
+    from cifar_edu.widgets.classifier import ImageClassifier
+    from cifar_edu.widgets.explorer import DatasetExplorer
+    from cifar_edu.widgets.playground import AugmentationPlayground
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"cifar_edu.widgets.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'cifar_edu.widgets' has no attribute {name!r}")

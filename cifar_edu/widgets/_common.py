@@ -9,15 +9,48 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import base64
+
+import ipywidgets as widgets
 import numpy as np
+import traitlets
 from PIL import Image
 
 from cifar_edu.errors import CifarEduError
 
 __all__ = ["array_to_png", "figure_to_png", "montage", "message_html", "WidgetFace",
-           "shows_errors"]
+           "shows_errors", "PngView"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PngView(widgets.HTML):
+    """A PNG picture shown as ``<img alt=...>`` inside an HTML widget.
+
+    ``ipywidgets.Image`` cannot carry a text alternative, and giving it a tooltip
+    breaks its view in ipywidgets 8.1 (the front end reads a description an Image
+    does not have). An ``<img>`` with ``alt`` and ``title`` is accessible and renders
+    the same in JupyterLab and in the static book.
+
+    Attributes
+    ----------
+    png : bytes
+        The picture; empty bytes show nothing.
+    alt : str
+        Its text alternative (also shown as a tooltip).
+    """
+
+    png = traitlets.Bytes(b"")
+    alt = traitlets.Unicode("")
+
+    @traitlets.observe("png", "alt")
+    def _render(self, _change: Any = None) -> None:
+        if not self.png:
+            self.value = ""
+            return
+        data = base64.b64encode(self.png).decode("ascii")
+        text = html.escape(self.alt, quote=True)
+        self.value = f'<img src="data:image/png;base64,{data}" alt="{text}" title="{text}">'
 
 
 def array_to_png(image: np.ndarray, *, scale: int = 1) -> bytes:

@@ -19,8 +19,8 @@ from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError, ImageError
 from cifar_edu.predict import (DEFAULT_UNSURE_THRESHOLD, Prediction, gradcam_overlay,
                                predict_image)
-from cifar_edu.widgets._common import (WidgetFace, array_to_png, figure_to_png, message_html,
-                                       shows_errors)
+from cifar_edu.widgets._common import (PngView, WidgetFace, array_to_png, figure_to_png,
+                                       message_html, shows_errors)
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -145,8 +145,8 @@ class ImageClassifier(WidgetFace):
             value=False, description="Grad-CAM overlay", icon="eye",
             tooltip="Colour the parts of the image that most raised the predicted class")
         self.message = widgets.HTML()
-        self.image_view = widgets.Image(format="png", tooltip="The 32x32 image the model sees")
-        self.chart_view = widgets.Image(format="png", tooltip="Bar chart of class probabilities")
+        self.image_view = PngView(alt="The 32x32 image the model sees")
+        self.chart_view = PngView(alt="Bar chart of class probabilities")
         self.verdict = widgets.HTML()
         self.chart_text = widgets.HTML()
 
@@ -207,8 +207,8 @@ class ImageClassifier(WidgetFace):
         self.prediction, self.true_label, self._overlay = None, None, None
         for view in (self.message, self.verdict, self.chart_text):
             view.value = ""
-        self.image_view.value = b""
-        self.chart_view.value = b""
+        self.image_view.png = b""
+        self.chart_view.png = b""
 
     def _show(self, prediction: Prediction, true_label: str | None) -> None:
         self.prediction, self.true_label = prediction, true_label
@@ -223,13 +223,13 @@ class ImageClassifier(WidgetFace):
             return
         self.message.value = ""
         # The plain image first: if Grad-CAM fails, the learner still sees the input.
-        self.image_view.value = array_to_png(self.prediction.image, scale=_IMAGE_SCALE)
-        self.image_view.tooltip = f"The 32x32 image the model sees: {self.prediction.source}"
+        self.image_view.png = array_to_png(self.prediction.image, scale=_IMAGE_SCALE)
+        self.image_view.alt = f"The 32x32 image the model sees: {self.prediction.source}"
         if self.gradcam_toggle.value:
             if self._overlay is None:
                 self._overlay = gradcam_overlay(self.model, self.prediction, scale=_IMAGE_SCALE)
-            self.image_view.value = array_to_png(self._overlay)
-            self.image_view.tooltip = (f"Grad-CAM for {self.prediction.label}: bright areas "
+            self.image_view.png = array_to_png(self._overlay)
+            self.image_view.alt = (f"Grad-CAM for {self.prediction.label}: bright areas "
                                        "raised the probability of this class most")
 
     @shows_errors
@@ -239,4 +239,4 @@ class ImageClassifier(WidgetFace):
         assert self.prediction is not None
         fig = prediction_bars(self.prediction.probabilities, self.class_names,
                               top_k=len(self.prediction.top_k))
-        self.chart_view.value = figure_to_png(fig)
+        self.chart_view.png = figure_to_png(fig)

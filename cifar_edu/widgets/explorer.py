@@ -11,7 +11,8 @@ import numpy as np
 
 from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError
-from cifar_edu.widgets._common import WidgetFace, figure_to_png, message_html, shows_errors
+from cifar_edu.widgets._common import (PngView, WidgetFace, figure_to_png, message_html,
+                                       shows_errors)
 
 __all__ = ["ALL_CLASSES", "ClassStatistics", "class_statistics", "sample_indices",
            "statistics_html", "DatasetExplorer"]
@@ -142,7 +143,7 @@ class DatasetExplorer(WidgetFace):
             description="New sample", icon="refresh",
             tooltip="Draw another random set of images of this class")
         self.message = widgets.HTML()
-        self.grid_view = widgets.Image(format="png")
+        self.grid_view = PngView()
         self.grid_text = widgets.HTML()
         self.stats_view = widgets.HTML()
         self.widget = widgets.VBox([
@@ -178,20 +179,20 @@ class DatasetExplorer(WidgetFace):
             self.stats, selected="all" if class_index == ALL_CLASSES else label)
         self.indices = sample_indices(self.y, class_index, self.n_images, self.seed)
         if not len(self.indices):
-            self.grid_view.value = b""
+            self.grid_view.png = b""
             self.grid_text.value = message_html(f"There are no images of {label}.", "info")
             return
         fig = image_grid(self.x[self.indices], self.y[self.indices],
                          class_names=self.class_names, ncols=self.ncols,
                          title=f"CIFAR-10: random images of {label}")
-        self.grid_view.value = figure_to_png(fig)
+        self.grid_view.png = figure_to_png(fig)
         shown = ", ".join(f"{self.class_names[c]}: {n}" for c, n in zip(
             *np.unique(self.y[self.indices], return_counts=True)))
         description = (f"Grid of {len(self.indices)} random images of {label} "
                        f"(sample {self.seed}), each titled with its label. Classes shown: "
                        f"{shown}.")
         self.grid_text.value = f"<div>{html.escape(description)}</div>"
-        self.grid_view.tooltip = description
+        self.grid_view.alt = description
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray, class_names: Sequence[str]

@@ -14,7 +14,7 @@ import numpy as np
 
 from cifar_edu.augment import AugmentConfig, build_augmentation, preview_augmentation
 from cifar_edu.errors import CifarEduError
-from cifar_edu.widgets._common import WidgetFace, array_to_png, montage, shows_errors
+from cifar_edu.widgets._common import PngView, WidgetFace, array_to_png, montage, shows_errors
 
 __all__ = ["MAX_PREVIEW_IMAGES", "augmentation_preview", "describe_augmentation",
            "AugmentationPlayground"]
@@ -123,7 +123,7 @@ class AugmentationPlayground(WidgetFace):
         self.resample_button = widgets.Button(description="New random draw", icon="refresh",
                                               tooltip="Next seed: other random versions")
         self.message = widgets.HTML()
-        self.preview_view = widgets.Image(format="png")
+        self.preview_view = PngView()
         self.preview_text = widgets.HTML()
         self.widget = widgets.VBox([
             widgets.HBox([self.flip, self.translate, self.rotation]),
@@ -155,9 +155,9 @@ class AugmentationPlayground(WidgetFace):
         config = self.config
         self.preview = augmentation_preview(self.images, config, self.n_variants,
                                             seed=int(self.seed.value))
-        self.preview_view.value = array_to_png(montage(self.preview), scale=3)
+        self.preview_view.png = array_to_png(montage(self.preview), scale=3)
         description = (f"{len(self.images)} rows of images. In each row the first image is "
                        f"the original, the next {self.n_variants} are random versions with "
                        f"{describe_augmentation(config)} (seed {self.seed.value}).")
         self.preview_text.value = f"<div>{html.escape(description)}</div>"
-        self.preview_view.tooltip = description
+        self.preview_view.alt = description
