@@ -1,6 +1,7 @@
 """Loading a trained model from a name or a path, safely.
 
-``spec`` is ``"pretrained"`` (the model shipped in the package), a ``.keras``
+``spec`` is ``"pretrained"`` (the model shipped in the package, or the file named
+by ``$CIFAR_EDU_PRETRAINED`` when that is set), a ``.keras``
 file, or a run folder written by ``cifar-edu train`` (which holds ``model.keras``).
 Models are loaded with ``safe_mode=True``: a ``.keras`` file cannot run code
 through ``Lambda`` layers.
@@ -17,9 +18,11 @@ import keras
 
 from cifar_edu.errors import CifarEduError
 
-__all__ = ["PRETRAINED_DIR", "pretrained_dir", "resolve_model_path", "load_model"]
+__all__ = ["PRETRAINED_DIR", "PRETRAINED_ENV", "pretrained_dir", "resolve_model_path",
+           "load_model"]
 
 PRETRAINED_DIR = "pretrained"
+PRETRAINED_ENV = "CIFAR_EDU_PRETRAINED"
 # Modules whose custom layers must be registered before a model using them loads.
 _LAYER_MODULES = ("cifar_edu.augment", "cifar_edu.models")
 
@@ -32,7 +35,9 @@ def pretrained_dir() -> Path:
 def resolve_model_path(spec: str | os.PathLike[str]) -> Path:
     """Turn ``"pretrained"``, a run folder or a ``.keras`` path into a ``.keras`` file path."""
     if str(spec) == "pretrained":
-        path = pretrained_dir() / "model.keras"
+        # An override for developing lessons and tools before a new model ships.
+        override = os.environ.get(PRETRAINED_ENV)
+        path = Path(override).expanduser() if override else pretrained_dir() / "model.keras"
         if not path.is_file():
             raise CifarEduError(
                 f"the shipped model {path} is missing; reinstall cifar-edu, or train one with "

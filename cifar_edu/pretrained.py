@@ -1,0 +1,264 @@
+"""The model shipped with cifar-edu, and its model card.
+
+>>> from cifar_edu import pretrained
+>>> model = pretrained.load()                                      # doctest: +SKIP
+>>> probabilities = model(x_test[:8])    # raw 0-255 images in, (8, 10) out  # doctest: +SKIP
+>>> pretrained.model_card()["accuracy"]["test_exact"]["accuracy"]  # doctest: +SKIP
+
+The model was trained by ``cifar-edu train --recipe best`` on the training
+split only; :func:`write_model_card` turns that run folder into the shipped
+``model.keras`` + ``model_card.json`` + ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from cifar_edu import __version__
+from cifar_edu.data import CLASS_NAMES
+from cifar_edu.errors import CifarEduError
+from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256_file
+from cifar_edu.model_store import load_model, pretrained_dir
+
+__all__ = ["load", "model_card", "write_model_card", "render_model_card", "CARD_JSON",
+           "CARD_MD"]
+
+CARD_JSON = "model_card.json"
+CARD_MD = "MODEL_CARD.md"
+
+
+def load(precision: str | None = None) -> keras.Model:
+    """Load the shipped model.
+
+    Parameters
+    ----------
+    precision : str, optional
+        ``None`` keeps the saved float32 model, which runs anywhere; ``"auto"``
+        or a policy name (see :mod:`cifar_edu.precision`) returns a copy that
+        computes in that precision (faster on CPUs with bfloat16 units).
+
+    Returns
+    -------
+    keras.Model
+        Takes raw images ``(N, 32, 32, 3)`` with values 0-255 and returns class
+        probabilities ``(N, 10)``.
+    """
+    model = load_model("pretrained")
+    if precision is None:
+        return model
+    from cifar_edu.precision import cast_model, detect_precision
+
+    return cast_model(model, detect_precision(precision).policy)
+
+
+def model_card() -> dict[str, Any]:
+    """The shipped model card as a dict (architecture, training, accuracy, limitations)."""
+    path = pretrained_dir() / CARD_JSON
+    if not path.is_file():
+        raise CifarEduError(f"the model card {path} is missing; reinstall cifar-edu")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _layers(model: keras.Model) -> list[dict[str, Any]]:
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = list(layer.output.shape)
+        except (AttributeError, ValueError):
+            shape = None
+        rows.append({"name": layer.name, "type": type(layer).__name__, "output_shape": shape,
+                     "parameters": int(layer.count_params())})
+    return rows
+
+
+def _limitations(offline_rebuild: bool) -> list[str]:
+    items = [
+        "Knows only the ten CIFAR-10 classes and 32x32 images; anything else (a person, a "
+        "large photo shrunk to 32x32) still gets one of the ten labels, often with high "
+        "confidence.",
+        "Probabilities are not calibrated for images unlike CIFAR-10; treat them as scores.",
+        "CIFAR-10 photos were collected from the web around 2008; accuracy on other "
+        "cameras, styles or times may be lower.",
+        "Accuracy varies by class: cats, dogs and birds are confused most often.",
+    ]
+    if offline_rebuild:
+        items.append(
+            "Trained and measured on the offline rebuild of CIFAR-10, in which most images "
+            "were JPEG re-encoded (quality about 75). The byte-exact test rows estimate "
+            "accuracy on the real test set; the whole rebuilt test set gives a lower bound.")
+    return items
+
+
+def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None
+                     = None, *, name: str = "cifar-edu CIFAR-10 classifier") -> dict[str, Any]:
+    """Ship a finished run: copy its model and write ``model_card.json`` and ``MODEL_CARD.md``.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A finished run folder of ``cifar-edu train`` (model.keras, metrics.json,
+        provenance.json).
+    out_dir : path-like, optional
+        Where to write; defaults to the package's ``assets/pretrained`` folder.
+    name : str
+        Name of the model in the card.
+
+    Returns
+    -------
+    dict
+        The card. It also records the saved model's accuracy on the shipped
+        sample (measured here, in float32), which the tests re-measure.
+    """
+    run_dir = Path(run_dir)
+    missing = [n for n in ("model.keras", "metrics.json", "provenance.json")
+               if not (run_dir / n).is_file()]
+    if missing:
+        raise CifarEduError(f"{run_dir} is not a finished run folder (missing "
+                            f"{', '.join(missing)}); train one with `cifar-edu train`")
+    out_dir = Path(out_dir) if out_dir is not None else pretrained_dir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    model = load_model(run_dir)
+
+    from cifar_edu.data import load_dataset
+    from cifar_edu.training.tta import TTA_LEVELS, predict_levels
+
+    sample = load_dataset("sample")
+    probs = predict_levels(model, sample.x_test, max_level=1)
+    y = sample.y_test.reshape(-1)
+    sample_acc = {"n": int(len(y)), "accuracy": float(np.mean(probs[0].argmax(1) == y)),
+                  "accuracy_flip": float(np.mean(probs[1].argmax(1) == y)),
+                  "precision": "float32"}
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "model.keras"
+    if target.resolve() != (run_dir / "model.keras").resolve():
+        with atomic_path(target) as tmp:
+            shutil.copyfile(run_dir / "model.keras", tmp)
+    recipe = prov.get("recipe", {})
+    card: dict[str, Any] = {
+        "name": name,
+        "cifar_edu_version": __version__,
+        "model": {
+            "file": "model.keras",
+            "sha256": sha256_file(target),
+            "size_bytes": target.stat().st_size,
+            "parameters": int(model.count_params()),
+            "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights)),
+            "builder": recipe.get("model"),
+            "builder_kwargs": recipe.get("model_kwargs"),
+            "input": "raw RGB images (N, 32, 32, 3), uint8 or float with values 0-255; "
+                     "normalisation is inside the model",
+            "output": "class probabilities (N, 10), softmax",
+            "class_names": list(CLASS_NAMES),
+            "dtype": "float32",
+            "layers": _layers(model),
+        },
+        "training": {
+            "recipe": metrics.get("recipe"),
+            "recipe_settings": recipe,
+            "command": " ".join(prov.get("command", [])),
+            "seed": prov.get("seed"),
+            "epochs": metrics.get("epochs_completed"),
+            "train_images": prov.get("train_images"),
+            "val_images": prov.get("val_images"),
+            "precision": prov.get("precision"),
+            "wall_time_s": prov.get("timing", {}).get("total_s"),
+            "epoch_times_s": prov.get("timing", {}).get("epoch_times_s"),
+            "hardware": prov.get("hardware"),
+            "git_commit": prov.get("git_commit"),
+            "versions": prov.get("versions"),
+            "data": prov.get("data"),
+            "finished": prov.get("finished"),
+        },
+        "accuracy": {
+            "tta": metrics.get("tta"),
+            "tta_levels": list(TTA_LEVELS.values()),
+            "evaluation_precision": metrics.get("evaluation_precision"),
+            "val_accuracy": metrics.get("val_accuracy"),
+            "test_exact": metrics.get("test_exact"),
+            "test_full": metrics.get("test_full"),
+            "sample_test": sample_acc,
+        },
+        "limitations": _limitations(bool(metrics.get("offline_rebuild"))),
+    }
+    atomic_write_json(out_dir / CARD_JSON, card)
+    with atomic_open(out_dir / CARD_MD) as fh:
+        fh.write(render_model_card(card))
+    return card
+
+
+def _pct(value: Any) -> str:
+    return f"{100 * value:.2f}%" if isinstance(value, (int, float)) else "-"
+
+
+def render_model_card(card: dict[str, Any]) -> str:
+    """The model card as Markdown."""
+    m, t, a = card["model"], card["training"], card["accuracy"]
+    exact, full = a.get("test_exact") or {}, a.get("test_full") or {}
+    data = t.get("data") or {}
+    hw = t.get("hardware") or {}
+    tta = a.get("tta") or "none"
+    tta_key = "accuracy" if tta == "none" else f"accuracy_{tta}"
+    lines = [
+        f"# Model card: {card['name']}", "",
+        f"A `{m['builder']}` network ({m['parameters']:,} parameters, "
+        f"{m['size_bytes'] / 1e6:.1f} MB, float32) that classifies 32x32 colour images into "
+        "the ten CIFAR-10 classes. It takes raw RGB images with values 0-255 and returns class "
+        "probabilities; load it with `cifar_edu.pretrained.load()`.", "",
+        "## Accuracy", "",
+        "| test images | n | no TTA | mirror TTA | " + ("mirror + translate TTA |"
+                                                     if "accuracy_flip_translate" in exact
+                                                     else "|"),
+        "| --- | ---: | ---: | ---: |" + (" ---: |" if "accuracy_flip_translate" in exact else ""),
+    ]
+    for label, block in (("byte-exact test rows (estimate of real accuracy)", exact),
+                         ("whole test set" + (" (offline rebuild: lower bound)"
+                                              if data.get("offline_rebuild") else ""), full)):
+        row = (f"| {label} | {block.get('n', '-')} | {_pct(block.get('accuracy'))} | "
+               f"{_pct(block.get('accuracy_flip'))} |")
+        if "accuracy_flip_translate" in exact:
+            row += f" {_pct(block.get('accuracy_flip_translate'))} |"
+        lines.append(row)
+    sample = a.get("sample_test") or {}
+    lines += ["", f"Validation accuracy (images held out of the training set, no TTA): "
+              f"{_pct(a.get('val_accuracy'))}. On the sample shipped with "
+              f"the package ({sample.get('n', '-')} test images): {_pct(sample.get('accuracy'))}. "
+              f"The recipe's headline uses {tta.replace('_', ' + ')} test-time augmentation; "
+              "`cifar-edu evaluate --model pretrained` measures it again.", "",
+              "### Per class (byte-exact rows, recipe's TTA)", "",
+              "| class | accuracy |", "| --- | ---: |"]
+    for cls, acc in (exact.get("per_class_accuracy") or {}).items():
+        lines.append(f"| {cls} | {_pct(acc)} |")
+    lines += ["", "## Training", "",
+              f"- Recipe `{t.get('recipe')}`, seed {t.get('seed')}, {t.get('epochs')} epochs, "
+              f"command `{t.get('command')}`",
+              f"- Data: {data.get('description', '-')}; {t.get('train_images')} training and "
+              f"{t.get('val_images')} validation images (the test set was never used for "
+              "training or selection)",
+              f"- Precision: {(t.get('precision') or {}).get('policy', '-')}; wall time "
+              f"{(t.get('wall_time_s') or 0) / 60:.1f} min on {hw.get('cpu', '?')} "
+              f"({hw.get('cpu_count', '?')} CPUs, GPUs: "
+              f"{', '.join(hw.get('gpus') or []) or 'none'})",
+              f"- Code: cifar-edu {card.get('cifar_edu_version')}, git commit "
+              f"{t.get('git_commit') or 'unknown'}; "
+              + ", ".join(f"{k} {v}" for k, v in (t.get("versions") or {}).items() if v),
+              "- Data checksums (SHA-256):"]
+    for fname, digest in (data.get("sha256") or {}).items():
+        lines.append(f"  - `{fname}`: `{digest}`")
+    lines += ["", "## Architecture", "", "| layer | type | output | parameters |",
+              "| --- | --- | --- | ---: |"]
+    for layer in m.get("layers", []):
+        lines.append(f"| {layer['name']} | {layer['type']} | {layer['output_shape']} | "
+                     f"{layer['parameters']:,} |")
+    lines += ["", "## Known limitations", ""]
+    lines += [f"- {item}" for item in card.get("limitations", [])]
+    lines += ["", f"Model file `model.keras`, SHA-256 `{m['sha256']}`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,29 @@
+"""Training: named recipes, schedules, callbacks and the run folder.
+
+>>> from cifar_edu.training import train, list_recipes
+>>> list_recipes()                                                  # doctest: +SKIP
+['baseline', 'regularized', 'fast90', 'fast94', 'best']
+>>> result = train("fast90", "runs/fast90", source="full", seed=0)  # doctest: +SKIP
+>>> result.metrics["test_accuracy"]                                 # doctest: +SKIP
+
+The same function runs behind ``cifar-edu train --recipe NAME --out DIR``.
+"""
+
+from __future__ import annotations
+
+from cifar_edu.training.callbacks import (BestCheckpoint, EpochClock, JsonHistory, Lookahead,
+                                          ResumeCheckpoint, save_model_atomic)
+from cifar_edu.training.optimizers import BiasBoostSGD
+from cifar_edu.training.recipes import RECIPES, Recipe, airbench_sgd, get_recipe, list_recipes
+from cifar_edu.training.run import (RUN_FILES, RunResult, build_compiled_model,
+                                    evaluate_run_model, run_status, train)
+from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
+from cifar_edu.training.tta import TTA_LEVELS, predict_levels, predict_tta, tta_accuracies
+
+__all__ = [
+    "train", "RunResult", "RUN_FILES", "run_status", "build_compiled_model",
+    "evaluate_run_model", "Recipe", "RECIPES", "get_recipe", "list_recipes", "airbench_sgd",
+    "WarmupLinearDecay", "one_cycle", "BiasBoostSGD", "Lookahead", "EpochClock",
+    "JsonHistory", "BestCheckpoint", "ResumeCheckpoint", "save_model_atomic",
+    "predict_tta", "predict_levels", "tta_accuracies", "TTA_LEVELS",
+]

@@ -1,0 +1,66 @@
+"""The shipped model: it loads, predicts probabilities and still reaches its model card's accuracy.
+
+With ``CIFAR10_DIR`` set, the whole test set is re-measured; otherwise the
+shipped sample. Before the model is shipped the tests check ``write_model_card``
+on a tiny run instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from cifar_edu import pretrained
+from cifar_edu.model_store import pretrained_dir
+from cifar_edu.training.tta import predict_levels
+
+shipped = pytest.mark.skipif(not (pretrained_dir() / "model.keras").is_file(),
+                             reason="no shipped model yet (cifar_edu/assets/pretrained)")
+
+
+@shipped
+def test_pretrained_loads_and_predicts(sample):
+    model = pretrained.load()
+    prob = np.asarray(model(sample.x_test[:8].astype("float32")))
+    assert prob.shape == (8, 10)
+    np.testing.assert_allclose(prob.sum(1), 1.0, atol=1e-4)
+    card = pretrained.model_card()
+    assert card["model"]["parameters"] == model.count_params()
+    assert card["accuracy"]["test_exact"]["n"] > 0 and card["limitations"]
+
+
+@shipped
+def test_pretrained_reaches_its_card_accuracy(sample):
+    card = pretrained.model_card()
+    model = pretrained.load()
+    if os.environ.get("CIFAR10_DIR"):
+        from cifar_edu.data import load_dataset
+
+        data = load_dataset(os.environ["CIFAR10_DIR"])
+        x, y, claimed, tol = data.x_test, data.y_test, card["accuracy"]["test_full"], 0.005
+    else:
+        x, y, claimed, tol = sample.x_test, sample.y_test, card["accuracy"]["sample_test"], 0.01
+    plain = predict_levels(model, x, max_level=0)[0]
+    accuracy = float(np.mean(plain.argmax(1) == y.reshape(-1)))
+    assert accuracy >= claimed["accuracy"] - tol
+
+
+def test_write_model_card_from_a_run(tmp_path, sample):
+    from cifar_edu.training import train
+
+    run = train("tiny", tmp_path / "run", data=sample, verbose=0)
+    card = pretrained.write_model_card(run.out_dir, tmp_path / "shipped")
+    for name in ("model.keras", "model_card.json", "MODEL_CARD.md"):
+        assert (tmp_path / "shipped" / name).is_file()
+    stored = json.loads((tmp_path / "shipped" / "model_card.json").read_text())
+    assert stored["model"]["sha256"] == card["model"]["sha256"]
+    assert stored["training"]["recipe"] == "tiny" and stored["training"]["data"]["sha256"]
+    assert stored["accuracy"]["sample_test"]["n"] == 500
+    assert stored["accuracy"]["test_exact"]["accuracy"] == run.metrics["test_exact"]["accuracy"]
+    text = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()
+    assert "byte-exact" in text and "Known limitations" in text and "airplane" in text
