@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 
 import keras
 import numpy as np
@@ -63,8 +62,8 @@ def test_default_layer_picks_the_last_layer_at_that_resolution(tiny_model, bn_mo
     assert default_layer(tiny_model, resolution=32) == "conv1"
     assert default_layer(bn_model) == "relu3"                 # last 8x8 (after BN + ReLU)
     assert default_layer(bn_model, resolution=4) == "conv4"
-    with pytest.warns(UserWarning, match=r"8x8.*'conv2' \(16x16\)"):
-        assert default_layer(tiny_model, resolution=8) == "conv2"
+    # No 8x8 map: the nearest resolution (16x16) is used, without a warning.
+    assert default_layer(tiny_model, resolution=8) == "conv2"
     with pytest.raises(CifarEduError, match="positive integer"):
         default_layer(tiny_model, resolution=0)
 
@@ -268,8 +267,5 @@ def test_correct_vs_wrong_side_by_side(tiny_model, sample):
 
 
 def test_default_layer_is_used_when_none_given(tiny_model, images):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        maps = gradcam(tiny_model, images[:2])
-    assert maps.shape == (2, 32, 32)
-    assert any("conv2" in str(w.message) for w in caught)
+    np.testing.assert_allclose(gradcam(tiny_model, images[:2]),
+                               gradcam(tiny_model, images[:2], layer="conv2"), atol=1e-6)

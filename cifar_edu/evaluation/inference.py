@@ -20,7 +20,7 @@ def _check_model_input(model: keras.Model) -> None:
                                 "models take raw CIFAR-10 images (N, 32, 32, 3)")
 
 
-def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 500,
+def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 250,
                   tta: bool = False) -> np.ndarray:
     """Class probabilities of a model for many images.
 

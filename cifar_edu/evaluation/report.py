@@ -260,7 +260,7 @@ def evaluate_predictions(y_true: np.ndarray, y_prob: np.ndarray, *,
 
 def evaluate_model(model: keras.Model, x: np.ndarray, y: np.ndarray, *,
                    class_names: Sequence[str] = CLASS_NAMES, tta: bool = False,
-                   n_boot: int = 1000, seed: int = 0, batch_size: int = 500,
+                   n_boot: int = 1000, seed: int = 0, batch_size: int = 250,
                    name: str = "test", description: str = "") -> EvaluationReport:
     """Run a model over images and report every evaluation number.
 
@@ -349,7 +349,7 @@ def _describe(data: CifarData, split: str, n: int) -> str:
 
 def evaluate_on_data(model: keras.Model, data: CifarData, split: str = "test", *,
                      tta: bool = False, n_boot: int = 1000, seed: int = 0,
-                     batch_size: int = 500, val_fraction: float = 0.1
+                     batch_size: int = 250, val_fraction: float = 0.1
                      ) -> dict[str, EvaluationReport]:
     """Evaluate a model on a split of a loaded dataset (what ``cifar-edu evaluate`` does).
 

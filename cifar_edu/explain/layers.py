@@ -20,7 +20,6 @@ is listed instead when it computes feature maps.
 from __future__ import annotations
 
 import collections
-import warnings
 
 import keras
 from keras import ops
@@ -147,8 +146,8 @@ def default_layer(model: keras.Model, resolution: int = 8) -> str:
     Returns
     -------
     str
-        The layer name. When no layer has that resolution, the last convolution
-        (or last feature layer) is used and a ``UserWarning`` says which and why.
+        The layer name. When no layer has exactly that resolution, the last layer at
+        the nearest one is used (a 7x7 map for 8, say); :func:`conv_layers` lists them.
     """
     if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
         raise CifarEduError(f"resolution must be a positive integer such as 8 or 4, "
@@ -158,18 +157,11 @@ def default_layer(model: keras.Model, resolution: int = 8) -> str:
         raise CifarEduError(
             f"model {model.name!r} has no top-level convolution or activation layer with a 4-D "
             "output, so Grad-CAM has nothing to explain; use saliency() instead")
-    matches = [name for name, size in candidates if size == (resolution, resolution)]
-    if matches:
-        return matches[-1]
-    convs = [(name, size) for name, size in candidates
-             if isinstance(model.get_layer(name), _CONV_LAYERS)]
-    name, (h, w) = (convs or candidates)[-1]
-    available = sorted({size[0] for _, size in candidates}, reverse=True)
-    warnings.warn(
-        f"no layer of {model.name!r} outputs {resolution}x{resolution} maps (it has "
-        f"{', '.join(f'{s}x{s}' for s in available)}); using the last convolution {name!r} "
-        f"({h}x{w}) instead", UserWarning, stacklevel=2)
-    return name
+    # The last layer at the resolution nearest the one asked for (ties: the finer
+    # map). Networks that downsample with valid convolutions have 7x7, not 8x8, maps.
+    nearest = min({size[0] for _, size in candidates},
+                  key=lambda side: (abs(side - resolution), -side))
+    return [name for name, size in candidates if size[0] == nearest][-1]
 
 
 def resolve_layer(model: keras.Model, layer: str | keras.layers.Layer | None) -> str:
