@@ -13,6 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NOTEBOOKS := $(BIN)/python tools/notebooks.py
 LESSONS := $(sort $(wildcard lessons/[0-9][0-9]_*.ipynb))
+SOLUTIONS := $(sort $(wildcard solutions/[0-9][0-9]_*.ipynb))
 NBVAL_DIR := _build/nbval
 QUICK_BUILD := _build/quick
 CELL_TIMEOUT ?= 600
@@ -25,7 +26,8 @@ BOOK_OUT := $(if $(filter quick,$(CIFAR_EDU_MODE)),$(QUICK_BUILD),.)
 # A warning, a broken reference or a failing cell fails the build.
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: install test unit nbval book book-quick browser npm-deps demo clean
+.PHONY: install test unit nbval exercises-check solutions book book-quick browser npm-deps demo \
+  clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +37,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Unit tests, the lessons under nbval, the quick book, then the book in a real browser.
-test: unit nbval book-quick browser
+# Unit tests, the lessons under nbval, the exercises (in step with their solutions, which
+# pass their checks), the quick book, then the book in a real browser.
+test: unit nbval exercises-check solutions book-quick browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
@@ -48,6 +51,21 @@ nbval: $(STAMP)
 	CIFAR_EDU_MODE=quick $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider $(NBVAL_DIR); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "nbval: no lessons yet"; exit 0; fi; exit $$rc
+
+# The exercises are generated from the solutions: regenerate them in memory and fail,
+# listing them, if the committed ones differ (fix: `cifar-edu exercises build`).
+exercises-check: $(STAMP)
+	@if [ -z "$(SOLUTIONS)" ]; then echo "exercises-check: no solutions yet"; \
+	else $(BIN)/cifar-edu exercises build --check; fi
+
+# Each solution runs in quick mode; with CIFAR_EDU_CHECKS_STRICT=1 a check that does not
+# pass raises, so the cell fails. Exit code 5 = no solutions to collect.
+solutions: $(STAMP)
+	@if [ -z "$(SOLUTIONS)" ]; then echo "solutions: none yet"; exit 0; fi; \
+	CIFAR_EDU_MODE=quick CIFAR_EDU_CHECKS_STRICT=1 $(BIN)/python -m pytest --nbval-lax \
+	  --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider \
+	  $(SOLUTIONS); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "solutions: none to run"; exit 0; fi; exit $$rc
 
 demo: $(STAMP)
 	$(BIN)/cifar-edu data info

@@ -87,6 +87,24 @@ def test_toc_lists_every_lesson_present():
         "_toc.yml is out of date; run `python tools/notebooks.py toc`")
 
 
+def test_toc_lists_every_exercise_and_solution_after_the_lessons():
+    """Exercises (after their index page) and then solutions follow the lessons in _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = {part["caption"]: [c["file"] for c in part["chapters"]] for part in toc["parts"]}
+    captions = list(parts)
+    exercises = [f"exercises/{p.stem}" for p in nbtool.exercise_paths(ROOT)]
+    solutions = [f"solutions/{p.stem}" for p in nbtool.solution_paths(ROOT)]
+    if exercises:
+        assert parts[nbtool.EXERCISES_CAPTION] == [nbtool.EXERCISES_PAGE] + exercises
+        assert captions.index(nbtool.EXERCISES_CAPTION) > captions.index(nbtool.LESSONS_CAPTION)
+    if solutions:
+        assert parts[nbtool.SOLUTIONS_CAPTION] == solutions
+        assert captions.index(nbtool.SOLUTIONS_CAPTION) > captions.index(
+            nbtool.EXERCISES_CAPTION)
+    assert [p.name for p in nbtool.exercise_paths(ROOT)] == [
+        p.name for p in nbtool.solution_paths(ROOT)], "every exercise needs its solution"
+
+
 def test_lesson_files_are_numbered_once():
     notebooks = sorted((ROOT / "lessons").glob("*.ipynb")) if (ROOT / "lessons").is_dir() else []
     badly_named = [p.name for p in notebooks if not nbtool.LESSON_PATTERN.match(p.name)]

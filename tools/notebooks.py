@@ -11,7 +11,7 @@ Usage (from the repository root, with the project's environment)::
     python tools/notebooks.py check lessons            # exit 1 if any notebook has outputs
     python tools/notebooks.py record lessons/01_dataset.ipynb   # run in quick mode, keep checked outputs
     python tools/notebooks.py prepare _build/nbval lessons      # copies for nbval, expectations as outputs
-    python tools/notebooks.py toc                      # rewrite _toc.yml from the lessons present
+    python tools/notebooks.py toc                      # rewrite _toc.yml from the notebooks present
     python tools/notebooks.py toc --check              # exit 1 if _toc.yml is out of date
 
 A PATH may be a notebook or a folder (every ``*.ipynb`` below it). Only the standard
@@ -47,6 +47,13 @@ BOOK_ROOT = "book/intro"
 BOOK_PARTS_BEFORE = [("Getting started", ["book/running"])]
 BOOK_PARTS_AFTER = [("Reference", ["book/glossary", "book/references"])]
 LESSONS_CAPTION = "Lessons"
+# Exercises (generated from their solutions by `cifar-edu exercises build`) follow the
+# lessons, introduced by their index page; the solutions come in a part of their own.
+EXERCISES_DIR = "exercises"
+SOLUTIONS_DIR = "solutions"
+EXERCISES_PAGE = "book/exercises"
+EXERCISES_CAPTION = "Exercises"
+SOLUTIONS_CAPTION = "Solutions"
 
 
 # Written next to the copies by `prepare`. nbval compares stderr like stdout, but stderr
@@ -90,12 +97,26 @@ def find_notebooks(paths: Iterable[str | Path]) -> list[Path]:
     return sorted(found)
 
 
-def lesson_paths(root: Path = ROOT) -> list[Path]:
-    """The lessons present, ``lessons/NN_name.ipynb``, in course order."""
-    folder = root / LESSONS_DIR
+def numbered_notebooks(folder: Path) -> list[Path]:
+    """The notebooks ``NN_name.ipynb`` in ``folder``, in course order."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if LESSON_PATTERN.match(p.name))
+
+
+def lesson_paths(root: Path = ROOT) -> list[Path]:
+    """The lessons present, ``lessons/NN_name.ipynb``, in course order."""
+    return numbered_notebooks(root / LESSONS_DIR)
+
+
+def exercise_paths(root: Path = ROOT) -> list[Path]:
+    """The exercises present, ``exercises/NN_name.ipynb``, in course order."""
+    return numbered_notebooks(root / EXERCISES_DIR)
+
+
+def solution_paths(root: Path = ROOT) -> list[Path]:
+    """The solutions present, ``solutions/NN_name.ipynb``, in course order."""
+    return numbered_notebooks(root / SOLUTIONS_DIR)
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -300,15 +321,22 @@ def prepare(outdir: Path, paths: Iterable[str | Path], *, base: Path | None = No
 
 
 def render_toc(root: Path = ROOT) -> str:
-    """The text of ``_toc.yml``: the book pages and every lesson present, in order."""
+    """The text of ``_toc.yml``: the book pages and every lesson, exercise and solution present."""
     parts = list(BOOK_PARTS_BEFORE)
     lessons = [f"{LESSONS_DIR}/{p.stem}" for p in lesson_paths(root)]
     if lessons:
         parts.append((LESSONS_CAPTION, lessons))
+    exercises = [f"{EXERCISES_DIR}/{p.stem}" for p in exercise_paths(root)]
+    if exercises:
+        parts.append((EXERCISES_CAPTION, [EXERCISES_PAGE] + exercises))
+    solutions = [f"{SOLUTIONS_DIR}/{p.stem}" for p in solution_paths(root)]
+    if solutions:
+        parts.append((SOLUTIONS_CAPTION, solutions))
     parts += BOOK_PARTS_AFTER
     lines = [
-        "# Written by `python tools/notebooks.py toc` from the lessons present; do not edit by",
-        "# hand (the book pages are listed in tools/notebooks.py). tests/test_repository.py checks it.",
+        "# Written by `python tools/notebooks.py toc` from the lessons, exercises and solutions",
+        "# present; do not edit by hand (the book pages are listed in tools/notebooks.py).",
+        "# tests/test_repository.py checks it.",
         "format: jb-book",
         f"root: {BOOK_ROOT}",
         "parts:",
@@ -336,7 +364,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="copies for pytest --nbval-lax with expectations as outputs")
     p.add_argument("outdir", metavar="OUTDIR")
     p.add_argument("paths", nargs="*", metavar="PATH")
-    p = sub.add_parser("toc", help="rewrite _toc.yml from the lessons present")
+    p = sub.add_parser("toc", help="rewrite _toc.yml from the lessons, exercises and solutions "
+                                   "present")
     p.add_argument("--check", action="store_true", help="only check; exit 1 if it is out of date")
     return parser
 
