@@ -64,3 +64,16 @@ def test_write_model_card_from_a_run(tmp_path, sample):
     assert stored["accuracy"]["test_exact"]["accuracy"] == run.metrics["test_exact"]["accuracy"]
     text = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()
     assert "byte-exact" in text and "Known limitations" in text and "airplane" in text
+
+
+@shipped
+def test_pretrained_recognises_a_real_cat_photo():
+    # A real photograph (Chelsea the cat, CC0; cifar_edu/assets/photos/CREDITS.md) at
+    # 320x213, not a CIFAR image: the shipped model must have "cat" in its top 3.
+    from importlib import resources
+
+    from cifar_edu.predict import predict_image
+
+    photo = resources.files("cifar_edu") / "assets" / "photos" / "cat_chelsea.jpg"
+    prediction = predict_image(pretrained.load(), photo.read_bytes(), top_k=3)
+    assert "cat" in [name for name, _ in prediction.top_k]
