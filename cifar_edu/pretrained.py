@@ -25,7 +25,7 @@ from cifar_edu import __version__
 from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError
 from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256_file
-from cifar_edu.model_store import load_model, pretrained_dir
+from cifar_edu.model_store import PRETRAINED_ENV, load_model, pretrained_dir
 
 __all__ = ["load", "model_card", "write_model_card", "render_model_card", "CARD_JSON",
            "CARD_MD"]
@@ -59,8 +59,12 @@ def load(precision: str | None = None) -> keras.Model:
 
 
 def model_card() -> dict[str, Any]:
-    """The shipped model card as a dict (architecture, training, accuracy, limitations)."""
-    path = pretrained_dir() / CARD_JSON
+    """The shipped model card as a dict (architecture, training, accuracy, limitations).
+
+    With ``$CIFAR_EDU_PRETRAINED`` set, the card beside that model file is read.
+    """
+    override = os.environ.get(PRETRAINED_ENV)
+    path = (Path(override).expanduser().parent if override else pretrained_dir()) / CARD_JSON
     if not path.is_file():
         raise CifarEduError(f"the model card {path} is missing; reinstall cifar-edu")
     return json.loads(path.read_text(encoding="utf-8"))

@@ -11,8 +11,8 @@ test-time augmentation. :func:`cifar_edu.training.train` runs any of them.
 ``regularized`` the same skeleton + flip/translate augmentation + BN + dropout,
                 label smoothing and a one-cycle schedule (about 85%)
 ``fast90``      a small airbench network for >90% in minutes on a laptop CPU
-``fast94``      airbench94 (2.0 M parameters): about 94% in 10 epochs
-``best``        airbench95 (4.6 M parameters), the shipped model: about 95%
+``fast94``      airbench94 (2.0 M parameters): about 94% in 10 epochs; the shipped model
+``best``        airbench95 (4.6 M parameters): about 95%, about 4x the compute of fast94
 ``best96``      airbench96 (residual blocks, cutout, 31 epochs): about 96%, hours on a CPU
 ==============  ===============================================================
 """
@@ -175,10 +175,11 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
         batch_size=128, label_smoothing=0.1, tta=1, early_stopping_patience=8),
     _airbench("fast90", "small airbench network: over 90% within minutes on a CPU",
               widths=(32, 64, 128), num_epochs=8, lr_per_1024=11.5),
-    _airbench("fast94", "airbench94 (2.0 M parameters): about 94% in 10 epochs",
+    _airbench("fast94", "airbench94 (2.0 M parameters): about 94% in 10 epochs; the shipped "
+              "model",
               widths=(64, 256, 256), num_epochs=10, lr_per_1024=11.5),
     _airbench("best", "airbench95 (4.6 M parameters) on 96% of the training images: "
-              "about 95%, the shipped model", widths=(128, 384, 384), num_epochs=15,
+              "about 95% (4x the compute of fast94)", widths=(128, 384, 384), num_epochs=15,
               lr_per_1024=10.0, val_fraction=0.04),
     # airbench96 (June 2024 version): three convs per block with a residual, stronger
     # augmentation, 31 epochs; about 16x the compute of fast94.
