@@ -63,6 +63,12 @@ def run_train(args: argparse.Namespace) -> CommandResult:
             "precision": prov["precision"]["policy"], "metrics": m,
             "timing": prov["timing"]}
     tta = m["tta"].replace("_", " + ")
+
+    def accuracies(plain: float, with_tta: float) -> str:
+        if m["tta"] == "none":  # the recipe uses no test-time augmentation
+            return f"{plain:.2%} (no TTA)"
+        return f"{plain:.2%} without TTA, {with_tta:.2%} with {tta} TTA"
+
     text = "\n".join([
         f"Trained {recipe.name} (seed {args.seed}) for {m['epochs_completed']} epochs in "
         f"{prov['timing']['total_s']:.0f} s with {prov['precision']['policy']} "
@@ -70,10 +76,9 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         f"Data: {m['data']}.",
         f"Validation accuracy (best epoch {m['best_epoch']}): {m['val_accuracy']:.2%}",
         f"Test accuracy, byte-exact rows (n={m['test_exact']['n']:,}): "
-        f"{m['test_exact']['accuracy']:.2%} without TTA, {m['test_accuracy']:.2%} with {tta} TTA",
+        + accuracies(m["test_exact"]["accuracy"], m["test_accuracy"]),
         f"Test accuracy, whole test set (n={m['test_full']['n']:,}): "
-        f"{m['test_full']['accuracy']:.2%} without TTA, {m['test_accuracy_full']:.2%} with "
-        f"{tta} TTA",
+        + accuracies(m["test_full"]["accuracy"], m["test_accuracy_full"]),
         f"Run folder: {result.out_dir}",
     ])
     return CommandResult(data=data, text=text)
