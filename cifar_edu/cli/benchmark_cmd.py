@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "throughput, latency, memory), or a saved model's prediction speed",
         description="Train each recipe once per seed, each run in a fresh process, and report "
                     "wall time, final accuracy (byte-exact test rows and whole test set, mean "
-                    "and spread over seeds), time to 90%% and 94%% validation accuracy, training "
+                    "and spread over seeds), time to 90% and 94% validation accuracy, training "
                     "and inference throughput, single-image latency and peak memory. "
                     "`cifar-edu benchmark inference --model M` measures a saved model only.")
     parser.add_argument("mode", nargs="?", choices=("train", "inference"), default="train",
