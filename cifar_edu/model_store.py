@@ -70,11 +70,7 @@ def load_model(spec: str | os.PathLike[str] = "pretrained") -> keras.Model:
     """
     path = resolve_model_path(spec)
     for name in _LAYER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # pragma: no cover - during development only
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except (ValueError, OSError, TypeError) as exc:

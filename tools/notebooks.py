@@ -24,12 +24,13 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import nbformat
+
+from cifar_edu.exercises import NOTEBOOK_PATTERN
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS_DIR = "lessons"
@@ -37,7 +38,8 @@ CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
 CHECK_TAG = "nbval-check-output"
 EXPECTED_KEY = "nbval_expected"
 WIDGET_STATE_KEY = "widgets"
-LESSON_PATTERN = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
+# Lessons, exercises and solutions share one naming rule: NN_name.ipynb.
+LESSON_PATTERN = NOTEBOOK_PATTERN
 # Data of checked outputs that nbval does not compare (pytest --nbval-lax without
 # --nbdime skips images and widget views); anything else but text/plain would differ.
 UNCOMPARED_MIME = {"image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"}
