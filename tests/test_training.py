@@ -239,3 +239,12 @@ def test_keras_pipeline_recipe_with_early_stopping(tmp_path, sample):
     assert result.metrics["tta"] == "flip" and "accuracy_flip_translate" not in \
         result.metrics["test_full"]
     assert result.provenance["precision"]["policy"] == "float32"
+
+
+def test_same_recipe_and_seed_give_the_same_result(tiny_run, tmp_path, sample):
+    # The target: same recipe, seed and machine -> test accuracy within 0.3%.
+    again = train("tiny", tmp_path / "again", data=sample, seed=0, verbose=0)
+    for key in ("test_accuracy", "test_accuracy_full", "val_accuracy"):
+        assert again.metrics[key] == pytest.approx(tiny_run.metrics[key], abs=0.003)
+    first = [h["val_accuracy"] for h in tiny_run.history]
+    assert [h["val_accuracy"] for h in again.history] == pytest.approx(first, abs=0.003)

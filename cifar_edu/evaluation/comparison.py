@@ -15,6 +15,8 @@ Two ways, for two questions:
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -208,8 +210,12 @@ def compare_over_seeds(acc_a: Sequence[float], acc_b: Sequence[float],
             low = high = mean_b - mean_a
             p_value = 1.0 if mean_a == mean_b else 0.0
         else:
-            result = stats.ttest_ind(np.asarray(acc_b, float), np.asarray(acc_a, float),
-                                     equal_var=False)
+            with warnings.catch_warnings():
+                # Near-identical accuracies (e.g. two seeds that agree to the last image)
+                # make scipy warn about precision; the result is still the right one.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                result = stats.ttest_ind(np.asarray(acc_b, float), np.asarray(acc_a, float),
+                                         equal_var=False)
             interval = result.confidence_interval(confidence_level=confidence)
             low, high, p_value = float(interval.low), float(interval.high), float(result.pvalue)
     return SeedComparison(mean_a, sd_a, n_a, mean_b, sd_b, n_b, mean_b - mean_a, low, high,
