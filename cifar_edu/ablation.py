@@ -453,6 +453,7 @@ def export_ablation(ablation_dir: str | os.PathLike[str],
     target = (Path(dest).expanduser() if dest is not None else results_dir()) / RESULT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".ablation-", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; shipped results are for everyone to read
     try:
         for name in ABLATION_FILES:
             shutil.copyfile(source / name, staging / name)

@@ -28,29 +28,7 @@ from cifar_edu.data import CLASS_NAMES, NUM_CLASSES, train_val_split
 from cifar_edu.explain import class_score_output, gradcam, layer_output
 from cifar_edu.pipeline import make_dataset
 from cifar_edu.stats import channel_mean_std
-
-
-def _passed(result: CheckResult) -> None:
-    assert result.passed and result.status == checks.PASSED, result.message
-    assert result.message.startswith("✅")
-
-
-def _not_done(result: CheckResult) -> None:
-    assert not result.passed and result.status == checks.NOT_DONE, result.message
-    assert result.message.startswith("⏳") and not result.done
-
-
-def _failed(result: CheckResult, *words: str) -> None:
-    """A failed check whose message (problem and hint) mentions all ``words``."""
-    assert not result.passed and result.status == checks.FAILED, result.message
-    assert result.message.startswith("❌") and "Hint:" in result.message
-    for word in words:
-        assert word.lower() in result.message.lower(), (word, result.message)
-
-
-@pytest.fixture(autouse=True)
-def _lenient(monkeypatch):
-    monkeypatch.delenv(checks.STRICT_ENV, raising=False)
+from tests.check_helpers import _failed, _lenient, _not_done, _passed  # noqa: F401
 
 
 @pytest.fixture(scope="module")

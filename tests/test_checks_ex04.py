@@ -8,34 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cifar_edu import checks
 from cifar_edu.augment import build_augmentation
-from cifar_edu.checks import CheckResult
 from cifar_edu.checks import ex04_regularisation_experiments as ex04
 from cifar_edu.models import baseline_cnn
-
-
-def _passed(result: CheckResult) -> None:
-    assert result.passed and result.status == checks.PASSED, result.message
-    assert result.message.startswith("✅")
-
-
-def _not_done(result: CheckResult) -> None:
-    assert not result.passed and result.status == checks.NOT_DONE, result.message
-    assert result.message.startswith("⏳") and not result.done
-
-
-def _failed(result: CheckResult, *words: str) -> None:
-    """A failed check whose message (problem and hint) mentions all ``words``."""
-    assert not result.passed and result.status == checks.FAILED, result.message
-    assert result.message.startswith("❌") and "Hint:" in result.message
-    for word in words:
-        assert word.lower() in result.message.lower(), (word, result.message)
-
-
-@pytest.fixture(autouse=True)
-def _lenient(monkeypatch):
-    monkeypatch.delenv(checks.STRICT_ENV, raising=False)
+from tests.check_helpers import _failed, _lenient, _not_done, _passed  # noqa: F401
 
 
 # -- task 1: the model of a cell --------------------------------------------------------------
