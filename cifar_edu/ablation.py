@@ -15,8 +15,8 @@ kept) and writes
 
 ``cifar-edu ablation run --out runs/ablation --data full`` does the same from a
 shell; ``cifar-edu ablation export runs/ablation`` copies the two files into the
-package's saved results, where :func:`load_ablation` reads them (without
-TensorFlow).
+package's saved results, where :func:`load_ablation` reads them (no training,
+no model: the statistics need only the saved predictions).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import dataclasses
 import itertools
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,7 +36,7 @@ import numpy as np
 from cifar_edu.errors import CifarEduError
 from cifar_edu.evaluation.comparison import (McNemarResult, SeedComparison, compare_over_seeds,
                                              mcnemar_test, seed_summary)
-from cifar_edu.fileio import atomic_open, atomic_write_json
+from cifar_edu.fileio import atomic_open, atomic_write_json, replace_folder
 
 __all__ = ["FACTORS", "AblationCell", "ALL_CELLS", "ablation_recipe", "run_ablation",
            "AblationResults", "load_ablation", "export_ablation", "ABLATION_FILES"]
@@ -261,18 +259,14 @@ def run_ablation(out_dir: str | os.PathLike[str], source: str | os.PathLike[str]
     summary = {"protocol": protocol, "runs": records, "provenance": {
         **provenance, "started": started, "finished": utc_now(),
         "wall_time_s": time.perf_counter() - t0}}
+    arrays = {"y_test": np.asarray(data.y_test).reshape(-1).astype(np.uint8),
+              "exact_test_index": np.asarray(data.exact_test_index), **predictions}
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_open(out_dir / "predictions.npz", "wb") as fh:
-        np.savez_compressed(fh, y_test=np.asarray(data.y_test).reshape(-1).astype(np.uint8),
-                            exact_test_index=np.asarray(data.exact_test_index),
-                            **{k.replace("/", "__"): v for k, v in predictions.items()})
+        # npz member names cannot hold "/": store "cell/seedK" as "cell__seedK".
+        np.savez_compressed(fh, **{k.replace("/", "__"): v for k, v in arrays.items()})
     atomic_write_json(out_dir / "ablation.json", summary)  # last: marks the grid finished
-    return AblationResults(summary, _unpack(dict(np.load(out_dir / "predictions.npz"))),
-                           out_dir)
-
-
-def _unpack(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k.replace("__", "/"): v for k, v in arrays.items()}
+    return AblationResults(summary, arrays, out_dir)
 
 
 class AblationResults:
@@ -424,7 +418,7 @@ def _read(folder: Path) -> AblationResults:
     try:
         summary = json.loads((folder / "ablation.json").read_text())
         with np.load(folder / "predictions.npz") as npz:
-            arrays = _unpack({k: npz[k] for k in npz.files})
+            arrays = {k.replace("__", "/"): npz[k] for k in npz.files}
     except (OSError, ValueError) as exc:
         raise CifarEduError(f"cannot read the ablation in {folder} ({exc}); make it again with "
                             "`cifar-edu ablation run`") from None
@@ -450,21 +444,6 @@ def export_ablation(ablation_dir: str | os.PathLike[str],
 
     source = Path(ablation_dir).expanduser()
     _read(source)  # refuse an unfinished or damaged grid before touching the target
-    target = (Path(dest).expanduser() if dest is not None else results_dir()) / RESULT_NAME
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ablation-", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; shipped results are for everyone to read
-    try:
-        for name in ABLATION_FILES:
-            shutil.copyfile(source / name, staging / name)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{RESULT_NAME}-old-{os.getpid()}")
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    root = Path(dest).expanduser() if dest is not None else results_dir()
+    return replace_folder(root / RESULT_NAME,
+                          {name: (source / name).read_bytes() for name in ABLATION_FILES})

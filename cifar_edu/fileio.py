@@ -12,12 +12,14 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "atomic_write_json", "sha256_file"]
+__all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "atomic_write_json", "sha256_file",
+           "replace_folder"]
 
 
 @contextlib.contextmanager
@@ -109,3 +111,34 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         for chunk in iter(lambda: fh.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def replace_folder(target: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
+    """Make ``target`` a folder holding exactly ``files`` (name -> content), atomically.
+
+    The new folder is assembled next to ``target`` and renamed into place; an older
+    folder is moved aside first and then removed, so a reader sees either the old
+    files or the new ones, never a mix, and a failure leaves the old folder intact.
+    The folder is world-readable (``0o755``), as shipped results must be.
+    """
+    target = Path(target)
+    root = target.parent
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=root))
+    try:
+        for filename, raw in files.items():
+            atomic_write_bytes(staging / filename, raw)
+        os.chmod(staging, 0o755)  # mkdtemp makes 0700
+        if target.exists():
+            # A folder cannot be renamed onto a non-empty one: move the old one aside first.
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=root))
+            old.rmdir()
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target

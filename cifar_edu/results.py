@@ -27,15 +27,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from cifar_edu.errors import CifarEduError
-from cifar_edu.fileio import atomic_write_bytes
+from cifar_edu.fileio import replace_folder
 
 __all__ = ["RESULTS_ENV", "RESULT_FILES", "SavedRun", "results_dir", "export_run", "load_run",
            "list_runs"]
@@ -341,21 +339,5 @@ def export_run(run_dir: str | os.PathLike[str], name: str, *,
     if target.exists() and not target.is_dir():
         raise CifarEduError(f"{target} exists and is not a folder; remove it or choose "
                             "another name")
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
-    try:
-        for filename, raw in contents.items():
-            atomic_write_bytes(staging / filename, raw)
-        os.chmod(staging, 0o755)  # mkdtemp makes 0700; a shipped folder must be readable
-        if target.exists():
-            # A folder cannot be renamed onto a non-empty one: move the old one aside first.
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
-            old.rmdir()
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    replace_folder(target, contents)
     return target

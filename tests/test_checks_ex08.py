@@ -46,18 +46,6 @@ def test_ex08_conv_cost():
 
 # -- task 2: latency -----------------------------------------------------------------------
 
-def _measure_latency(fn, x, runs=100, warmup=5):  # the solution's answer
-    for _ in range(warmup):
-        fn(x)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - t0)
-    times_ms = 1000 * np.array(times)
-    return np.percentile(times_ms, 50), np.percentile(times_ms, 95)
-
-
 def _timings(fn, x, runs, warmup, with_warmup=True):
     for _ in range(warmup if with_warmup else 0):
         fn(x)
@@ -67,6 +55,11 @@ def _timings(fn, x, runs, warmup, with_warmup=True):
         fn(x)
         times.append(time.perf_counter() - t0)
     return np.array(times)
+
+
+def _measure_latency(fn, x, runs=100, warmup=5):  # the solution's answer
+    times_ms = 1000 * _timings(fn, x, runs, warmup)
+    return np.percentile(times_ms, 50), np.percentile(times_ms, 95)
 
 
 def test_ex08_measure_latency():

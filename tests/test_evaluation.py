@@ -335,3 +335,13 @@ def test_split_arrays(sample):
     assert split_arrays(sample, "test")[0] is sample.x_test
     with pytest.raises(CifarEduError, match="unknown split"):
         split_arrays(sample, "training")
+
+
+def test_holm_rejections_step_down_and_stop():
+    from cifar_edu.evaluation import holm_rejections
+
+    # Sorted: 0.001 <= 0.05/4, 0.011 <= 0.05/3, 0.02 <= 0.05/2, 0.5 > 0.05/1.
+    assert holm_rejections([0.02, 0.5, 0.001, 0.011]).tolist() == [True, False, True, True]
+    # 0.03 > 0.05/3 stops the procedure, although 0.034 and 0.04 are below 0.05.
+    assert holm_rejections([0.04, 0.001, 0.034, 0.03]).tolist() == [False, True, False, False]
+    assert holm_rejections([]).tolist() == []

@@ -38,3 +38,15 @@ def test_atomic_path_for_writers_that_need_a_name(tmp_path):
         assert not target.exists()
     assert target.read_bytes() == b"abc"
     assert sha256_file(target) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_replace_folder_swaps_the_whole_folder(tmp_path):
+    from cifar_edu.fileio import replace_folder
+
+    target = tmp_path / "results" / "grid"
+    assert replace_folder(target, {"a.json": b"1", "b.npz": b"2"}) == target
+    replace_folder(target, {"a.json": b"3"})
+    assert sorted(p.name for p in target.iterdir()) == ["a.json"]
+    assert (target / "a.json").read_bytes() == b"3"
+    assert oct(target.stat().st_mode & 0o777) == "0o755"
+    assert [p.name for p in target.parent.iterdir()] == ["grid"]  # nothing left behind

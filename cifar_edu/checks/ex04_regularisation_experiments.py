@@ -20,7 +20,7 @@ from scipy import stats
 from cifar_edu.ablation import ALL_CELLS, AblationCell, AblationResults
 from cifar_edu.checks import (Fail, Pass, as_float_array, call_learner, check, describe,
                               require_value)
-from cifar_edu.evaluation import mcnemar_test
+from cifar_edu.evaluation import holm_rejections, mcnemar_test
 from cifar_edu.models import baseline_cnn
 
 __all__ = ["VERDICTS", "ALPHA", "check_cell_model", "check_discordant_pairs",
@@ -364,14 +364,7 @@ def check_factor_verdict(factor_verdict: object, results: AblationResults) -> Pa
 
 def holm_reference(p_values: Sequence[float], alpha: float = ALPHA) -> np.ndarray:
     """Holm's step-down procedure: which hypotheses are rejected, in the input's order."""
-    p = np.asarray(p_values, dtype=float).reshape(-1)
-    m = len(p)
-    rejected = np.zeros(m, dtype=bool)
-    for rank, index in enumerate(np.argsort(p, kind="stable")):
-        if p[index] > alpha / (m - rank):
-            break
-        rejected[index] = True
-    return rejected
+    return holm_rejections(p_values, alpha)
 
 
 def _variants(p_values: Sequence[float], alpha: float) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from cifar_edu.evaluation.calibration import (ReliabilityBins, expected_calibration_error,
                                               reliability_bins)
 from cifar_edu.evaluation.comparison import (McNemarResult, SeedComparison, compare_over_seeds,
-                                             mcnemar_test, seed_summary)
+                                             holm_rejections, mcnemar_test, seed_summary)
 from cifar_edu.evaluation.inference import predict_proba
 from cifar_edu.evaluation.metrics import (ClassificationTable, bootstrap_accuracy_ci,
                                           classification_table, confusion_matrices,
@@ -30,4 +30,5 @@ __all__ = [
     "confusion_matrices", "roc_curves", "most_confident_mistakes",
     "expected_calibration_error", "reliability_bins", "ReliabilityBins",
     "mcnemar_test", "McNemarResult", "seed_summary", "compare_over_seeds", "SeedComparison",
+    "holm_rejections",
 ]

@@ -28,7 +28,7 @@ from cifar_edu.errors import CifarEduError
 from cifar_edu.evaluation._checks import as_labels, as_predictions, check_lengths
 
 __all__ = ["McNemarResult", "mcnemar_test", "SeedComparison", "seed_summary",
-           "compare_over_seeds"]
+           "compare_over_seeds", "holm_rejections"]
 
 
 @dataclass(frozen=True)
@@ -220,3 +220,32 @@ def compare_over_seeds(acc_a: Sequence[float], acc_b: Sequence[float],
             low, high, p_value = float(interval.low), float(interval.high), float(result.pvalue)
     return SeedComparison(mean_a, sd_a, n_a, mean_b, sd_b, n_b, mean_b - mean_a, low, high,
                           p_value)
+
+
+def holm_rejections(p_values: Sequence[float], alpha: float = 0.05) -> np.ndarray:
+    """Holm's step-down correction for many tests (Holm, 1979).
+
+    Sort the p-values; compare the smallest with ``alpha / m``, the next with
+    ``alpha / (m - 1)`` and so on, and stop at the first that is larger. The
+    chance of even one false rejection among all ``m`` tests stays at ``alpha``.
+
+    Parameters
+    ----------
+    p_values : sequence of float
+        One p-value per test.
+    alpha : float
+        Family-wise error rate.
+
+    Returns
+    -------
+    ndarray of bool
+        Whether each test's null hypothesis is rejected, in the input's order.
+    """
+    p = np.asarray(p_values, dtype=float).reshape(-1)
+    m = len(p)
+    rejected = np.zeros(m, dtype=bool)
+    for rank, index in enumerate(np.argsort(p, kind="stable")):
+        if p[index] > alpha / (m - rank):
+            break
+        rejected[index] = True
+    return rejected
