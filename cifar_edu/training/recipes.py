@@ -10,9 +10,11 @@ test-time augmentation. :func:`cifar_edu.training.train` runs any of them.
                 augmentation, no BN, no dropout (about 75%)
 ``regularized`` the same skeleton + flip/translate augmentation + BN + dropout,
                 label smoothing and a one-cycle schedule (about 85%)
-``fast90``      a small airbench network for >90% in minutes on a laptop CPU
-``fast94``      airbench94 (2.0 M parameters): about 94% in 10 epochs; the shipped model
-``best``        airbench95 (4.6 M parameters): about 95%, about 4x the compute of fast94
+``fast90``      a small airbench network (0.3 M parameters): about 89.5% in 8 minutes
+                on a two-core CPU
+``fast94``      airbench94 (2.0 M parameters): about 93% in 10 epochs (half an hour)
+``best``        airbench95 (4.6 M parameters): about 94%, the shipped model, about 4x
+                the compute of fast94
 ``best96``      airbench96 (residual blocks, cutout, 31 epochs): about 96%, hours on a CPU
 ==============  ===============================================================
 """
@@ -173,13 +175,14 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
         augment=AugmentConfig(flip=True, translate=4), optimizer="adam", lr=2e-3,
         weight_decay=0.05, schedule="one_cycle", warmup_fraction=0.2, num_epochs=20,
         batch_size=128, label_smoothing=0.1, tta=1, early_stopping_patience=8),
-    _airbench("fast90", "small airbench network: over 90% within minutes on a CPU",
+    _airbench("fast90", "small airbench network (0.3 M parameters): about 89.5% in 8 minutes "
+              "on a two-core CPU",
               widths=(32, 64, 128), num_epochs=12, lr_per_1024=11.5),
-    _airbench("fast94", "airbench94 (2.0 M parameters): about 94% in 10 epochs; the shipped "
-              "model",
+    _airbench("fast94", "airbench94 (2.0 M parameters): about 93% in 10 epochs, half an "
+              "hour on a two-core CPU",
               widths=(64, 256, 256), num_epochs=10, lr_per_1024=11.5),
     _airbench("best", "airbench95 (4.6 M parameters) on 96% of the training images: "
-              "about 95% (4x the compute of fast94)", widths=(128, 384, 384), num_epochs=15,
+              "about 94%, the shipped model (1-2 hours on a two-core CPU)", widths=(128, 384, 384), num_epochs=15,
               lr_per_1024=10.0, val_fraction=0.04),
     # airbench96 (June 2024 version): three convs per block with a residual, stronger
     # augmentation, 31 epochs; about 16x the compute of fast94.
