@@ -248,3 +248,19 @@ def test_same_recipe_and_seed_give_the_same_result(tiny_run, tmp_path, sample):
         assert again.metrics[key] == pytest.approx(tiny_run.metrics[key], abs=0.003)
     first = [h["val_accuracy"] for h in tiny_run.history]
     assert [h["val_accuracy"] for h in again.history] == pytest.approx(first, abs=0.003)
+
+
+def test_float32_runs_repeat_bit_for_bit_across_processes(tmp_path):
+    # Documented in cifar_edu.precision: float32 training is exactly repeatable (bfloat16
+    # training drifts by rounding). Separate processes, as two runs of the CLI would be.
+    import subprocess
+    import sys
+
+    weights = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        subprocess.run([sys.executable, "-m", "cifar_edu", "train", "--recipe", "tiny",
+                        "--out", str(out), "--data", "sample", "--precision", "float32",
+                        "--epochs", "2", "--verbose", "0"], check=True, capture_output=True)
+        weights.append(keras.saving.load_model(out / "model.keras").get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))

@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="train one epoch only: a smoke test of the whole path")
     parser.add_argument("--precision", choices=_PRECISIONS, default="auto",
                         help="numeric precision: auto (default: bfloat16 on CPUs that have it, "
-                             "float16 on GPUs, else float32) or a Keras policy name")
+                             "float16 on GPUs, else float32) or a Keras policy name; only "
+                             "float32 runs repeat bit for bit")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last epoch")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
