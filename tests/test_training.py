@@ -256,11 +256,13 @@ def test_float32_runs_repeat_bit_for_bit_across_processes(tmp_path):
     import subprocess
     import sys
 
+    from cifar_edu.model_store import load_model
+
     weights = []
     for name in ("a", "b"):
         out = tmp_path / name
         subprocess.run([sys.executable, "-m", "cifar_edu", "train", "--recipe", "tiny",
                         "--out", str(out), "--data", "sample", "--precision", "float32",
                         "--epochs", "2", "--verbose", "0"], check=True, capture_output=True)
-        weights.append(keras.saving.load_model(out / "model.keras").get_weights())
+        weights.append(load_model(out).get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*weights))

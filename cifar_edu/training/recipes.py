@@ -182,8 +182,8 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
               "hour on a two-core CPU",
               widths=(64, 256, 256), num_epochs=10, lr_per_1024=11.5),
     _airbench("best", "airbench95 (4.6 M parameters) on 96% of the training images: "
-              "about 94%, the shipped model (1-2 hours on a two-core CPU)", widths=(128, 384, 384), num_epochs=15,
-              lr_per_1024=10.0, val_fraction=0.04),
+              "about 94%, the shipped model (1-2 hours on a two-core CPU)",
+              widths=(128, 384, 384), num_epochs=15, lr_per_1024=10.0, val_fraction=0.04),
     # airbench96 (June 2024 version): three convs per block with a residual, stronger
     # augmentation, 31 epochs; about 16x the compute of fast94.
     _airbench("best96", "airbench96 (12.7 M parameters, residual blocks, cutout): about 96%, "
