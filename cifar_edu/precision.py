@@ -10,10 +10,10 @@ Mixed precision computes in 16-bit floats and keeps weights in float32:
 The choice can be forced with an argument or the ``CIFAR_EDU_PRECISION``
 environment variable; every training run records which policy it used and why.
 
-Reproducibility: on the course's two-core CPU, float32 training with the same seed
-gave the same weights bit for bit, while two ``mixed_bfloat16`` runs drifted apart
-(for ``fast90``, 0.3-0.4 points of test accuracy). Choose float32 when a run must be
-repeatable exactly, and pay for it in time.
+Reproducibility: with the same seed on the same machine, float32 and
+``mixed_bfloat16`` training both repeat bit for bit, because the package has
+TensorFlow run one operation at a time (see :mod:`cifar_edu.reproducibility`;
+without that, bfloat16 runs drifted 0.3-0.4 points apart).
 """
 
 from __future__ import annotations

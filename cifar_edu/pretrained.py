@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,31 @@ def _limitations(offline_rebuild: bool) -> list[str]:
     return items
 
 
+def _other_seeds(run_dirs: Sequence[str | os.PathLike[str]], recipe: str | None
+                 ) -> list[dict[str, Any]]:
+    """Headline figures of other runs of the same recipe (the seed-to-seed spread)."""
+    rows = []
+    for run_dir in map(Path, run_dirs):
+        try:
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            prov = json.loads((run_dir / "provenance.json").read_text())
+        except (OSError, ValueError) as err:
+            raise CifarEduError(f"{run_dir} is not a finished run folder ({err}); pass the "
+                                "folders of finished `cifar-edu train` runs") from None
+        if metrics.get("recipe") != recipe:
+            raise CifarEduError(f"{run_dir} is a run of recipe {metrics.get('recipe')!r}, not "
+                                f"{recipe!r}; other seeds must come from the same recipe")
+        rows.append({"seed": prov.get("seed"), "run": run_dir.name,
+                     "val_accuracy": metrics.get("val_accuracy"),
+                     "test_exact": metrics.get("test_accuracy"),
+                     "test_full": metrics.get("test_accuracy_full"),
+                     "wall_time_s": prov.get("timing", {}).get("total_s")})
+    return rows
+
+
 def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None
-                     = None, *, name: str = "cifar-edu CIFAR-10 classifier") -> dict[str, Any]:
+                     = None, *, name: str = "cifar-edu CIFAR-10 classifier",
+                     other_runs: Sequence[str | os.PathLike[str]] = ()) -> dict[str, Any]:
     """Ship a finished run: copy its model and write ``model_card.json`` and ``MODEL_CARD.md``.
 
     Parameters
@@ -113,6 +137,9 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
         Where to write; defaults to the package's ``assets/pretrained`` folder.
     name : str
         Name of the model in the card.
+    other_runs : sequence of path-like
+        Finished runs of the same recipe with other seeds. The card lists their
+        figures, so readers see how much of the shipped figure is luck of the seed.
 
     Returns
     -------
@@ -129,6 +156,7 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
     out_dir = Path(out_dir) if out_dir is not None else pretrained_dir()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     prov = json.loads((run_dir / "provenance.json").read_text())
+    other_seeds = _other_seeds(other_runs, metrics.get("recipe"))
     model = load_model(run_dir)
 
     from cifar_edu.data import load_dataset
@@ -181,6 +209,7 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
             "versions": prov.get("versions"),
             "data": prov.get("data"),
             "finished": prov.get("finished"),
+            "other_seeds": other_seeds,
         },
         "accuracy": {
             "tta": metrics.get("tta"),
@@ -257,6 +286,24 @@ def render_model_card(card: dict[str, Any]) -> str:
               "- Data checksums (SHA-256):"]
     for fname, digest in (data.get("sha256") or {}).items():
         lines.append(f"  - `{fname}`: `{digest}`")
+    others = t.get("other_seeds") or []
+    if others:
+        lines += ["", "### Other seeds of the same recipe", "",
+                  "How much of the figures above is the luck of the seed "
+                  f"(test accuracy with the recipe's TTA):", "",
+                  "| seed | validation | byte-exact rows | whole test set | wall time |",
+                  "| ---: | ---: | ---: | ---: | ---: |"]
+        for row in [{"seed": t.get("seed"), "val_accuracy": a.get("val_accuracy"),
+                     "test_exact": exact.get(tta_key), "test_full": full.get(tta_key),
+                     "wall_time_s": t.get("wall_time_s"), "shipped": True}, *others]:
+            minutes = f"{row['wall_time_s'] / 60:.1f} min" if row.get("wall_time_s") else "-"
+            lines.append(f"| {row['seed']}{' (shipped)' if row.get('shipped') else ''} | "
+                         f"{_pct(row['val_accuracy'])} | {_pct(row['test_exact'])} | "
+                         f"{_pct(row['test_full'])} | {minutes} |")
+        vals = [row.get("val_accuracy") or 0.0 for row in others]
+        if (a.get("val_accuracy") or 0.0) >= max(vals):
+            lines += ["", "No other seed reached a higher validation accuracy than the "
+                      "shipped run; test accuracy played no part in the choice."]
     lines += ["", "## Architecture", "", "| layer | type | output | parameters |",
               "| --- | --- | --- | ---: |"]
     for layer in m.get("layers", []):

@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("keras")
 
 from cifar_edu import pretrained
+from cifar_edu.errors import CifarEduError
 from cifar_edu.model_store import pretrained_dir
 from cifar_edu.training.tta import predict_levels
 
@@ -54,7 +55,8 @@ def test_write_model_card_from_a_run(tmp_path, sample):
     from cifar_edu.training import train
 
     run = train("tiny", tmp_path / "run", data=sample, verbose=0)
-    card = pretrained.write_model_card(run.out_dir, tmp_path / "shipped")
+    card = pretrained.write_model_card(run.out_dir, tmp_path / "shipped",
+                                       other_runs=[run.out_dir])
     for name in ("model.keras", "model_card.json", "MODEL_CARD.md"):
         assert (tmp_path / "shipped" / name).is_file()
     stored = json.loads((tmp_path / "shipped" / "model_card.json").read_text())
@@ -64,6 +66,27 @@ def test_write_model_card_from_a_run(tmp_path, sample):
     assert stored["accuracy"]["test_exact"]["accuracy"] == run.metrics["test_exact"]["accuracy"]
     text = (tmp_path / "shipped" / "MODEL_CARD.md").read_text()
     assert "byte-exact" in text and "Known limitations" in text and "airplane" in text
+    # Other seeds are listed (here the same run stands in for one).
+    assert stored["training"]["other_seeds"][0]["test_exact"] == run.metrics["test_accuracy"]
+    assert "Other seeds of the same recipe" in text and "played no part" in text
+
+
+def test_model_card_rejects_other_seeds_of_another_recipe(tmp_path):
+    def fake_run(name: str, recipe: str):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "model.keras").write_bytes(b"")
+        (folder / "metrics.json").write_text(json.dumps({"recipe": recipe}))
+        (folder / "provenance.json").write_text(json.dumps({"seed": 1}))
+        return folder
+
+    shipped, other = fake_run("run", "tiny"), fake_run("other", "best")
+    with pytest.raises(CifarEduError, match="same recipe"):
+        pretrained.write_model_card(shipped, tmp_path / "shipped", other_runs=[other])
+    assert not (tmp_path / "shipped").exists()  # nothing half-written
+    with pytest.raises(CifarEduError, match="not a finished run"):
+        pretrained.write_model_card(shipped, tmp_path / "shipped",
+                                    other_runs=[tmp_path / "missing"])
 
 
 @shipped

@@ -174,6 +174,7 @@ def test_train_writes_the_run_folder(tiny_run):
     assert prov["precision"]["policy"] in ("float32", "mixed_bfloat16", "mixed_float16")
     assert {"tensorflow", "keras", "numpy"} <= set(prov["versions"])
     assert "cpu" in prov["hardware"] and "git_commit" in prov
+    assert {"inter_op_threads", "serial"} <= set(prov["op_scheduling"])
     assert len(prov["timing"]["epoch_times_s"]) == 1 and prov["timing"]["total_s"] > 0
 
 
@@ -250,19 +251,67 @@ def test_same_recipe_and_seed_give_the_same_result(tiny_run, tmp_path, sample):
     assert [h["val_accuracy"] for h in again.history] == pytest.approx(first, abs=0.003)
 
 
-def test_float32_runs_repeat_bit_for_bit_across_processes(tmp_path):
-    # Documented in cifar_edu.precision: float32 training is exactly repeatable (bfloat16
-    # training drifts by rounding). Separate processes, as two runs of the CLI would be.
+# fast90's network and training step on the sample repeated to 10,240 images: one epoch
+# of 20 steps. Without one op at a time, two bfloat16 runs of this drifted apart (max weight
+# difference about 0.01, and not every time), while train() on the plain sample did not.
+_REPEAT_SCRIPT = """
+import sys
+import numpy as np
+import keras
+from cifar_edu.data import load_dataset
+from cifar_edu.precision import precision_scope
+from cifar_edu.training import get_recipe
+from cifar_edu.training.callbacks import Lookahead
+from cifar_edu.training.loader import make_epoch_dataset
+from cifar_edu.training.run import build_compiled_model
+sample = load_dataset("sample")
+x, y = np.tile(sample.x_train, (11, 1, 1, 1))[:10240], np.tile(sample.y_train, (11, 1))[:10240]
+recipe = get_recipe("fast90")
+keras.utils.set_random_seed(0)
+with precision_scope(sys.argv[2]):
+    ds, steps = make_epoch_dataset(x, y, batch_size=512, num_epochs=1, augment=recipe.augment)
+    model = build_compiled_model(recipe, steps, whitening_images=x)
+    model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[Lookahead(steps, every=10)],
+              verbose=0)
+    model.save_weights(sys.argv[1])
+"""
+
+
+def _train_in_subprocess(weights_file, precision: str, interop: str | None = None):
+    import os
     import subprocess
     import sys
 
-    from cifar_edu.model_store import load_model
+    env = dict(os.environ)
+    env.pop("TF_NUM_INTEROP_THREADS", None)
+    if interop is not None:
+        env["TF_NUM_INTEROP_THREADS"] = interop
+    subprocess.run([sys.executable, "-c", _REPEAT_SCRIPT, str(weights_file), precision],
+                   check=True, capture_output=True, env=env)
+    import h5py
 
-    weights = []
-    for name in ("a", "b"):
-        out = tmp_path / name
-        subprocess.run([sys.executable, "-m", "cifar_edu", "train", "--recipe", "tiny",
-                        "--out", str(out), "--data", "sample", "--precision", "float32",
-                        "--epochs", "2", "--verbose", "0"], check=True, capture_output=True)
-        weights.append(load_model(out).get_weights())
-    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    with h5py.File(weights_file, "r") as fh:
+        arrays = []
+        fh.visititems(lambda name, obj: arrays.append(np.asarray(obj))
+                      if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
+def _bf16_cpu() -> bool:
+    from cifar_edu.precision import detect_precision
+
+    return detect_precision("auto", gpus=[]).policy == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("precision", [
+    "float32",
+    pytest.param("mixed_bfloat16", marks=pytest.mark.skipif(
+        not _bf16_cpu(), reason="bfloat16 is emulated (slow) on this CPU")),
+])
+def test_runs_repeat_bit_for_bit_across_processes(tmp_path, precision):
+    # cifar_edu.reproducibility: with one TensorFlow op at a time (the package's default),
+    # two processes with the same seed train the same weights, in bfloat16 too.
+    first = _train_in_subprocess(tmp_path / "a.weights.h5", precision)
+    second = _train_in_subprocess(tmp_path / "b.weights.h5", precision)
+    assert len(first) == len(second) > 10
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))

@@ -25,15 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="run folder to create (a finished run is never overwritten)")
     add_data_option(parser)
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed (default 0); the same seed on the same machine "
+                             "repeats the run bit for bit")
     parser.add_argument("--epochs", type=int, default=None, metavar="N",
                         help="override the recipe's number of epochs")
     parser.add_argument("--quick", action="store_true",
                         help="train one epoch only: a smoke test of the whole path")
     parser.add_argument("--precision", choices=_PRECISIONS, default="auto",
                         help="numeric precision: auto (default: bfloat16 on CPUs that have it, "
-                             "float16 on GPUs, else float32) or a Keras policy name; only "
-                             "float32 runs repeat bit for bit")
+                             "float16 on GPUs, else float32) or a Keras policy name")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last epoch")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cifar_edu.data import CifarData, source_checksums
+from cifar_edu.reproducibility import op_scheduling
 
 __all__ = ["PACKAGES", "git_commit", "package_versions", "hardware", "data_provenance",
            "collect_provenance", "utc_now"]
@@ -115,6 +116,7 @@ def collect_provenance(*, recipe: dict[str, Any], data: CifarData, seed: int,
         "seed": seed,
         "data": data_provenance(data),
         "precision": precision,
+        "op_scheduling": op_scheduling(),
         "git_commit": git_commit(),
         "versions": package_versions(),
         "hardware": hardware(),

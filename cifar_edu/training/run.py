@@ -249,7 +249,8 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
         Override the recipe's number of epochs (the schedule is stretched or squeezed).
     precision : str
         ``"auto"`` (see :func:`cifar_edu.precision.detect_precision`) or a policy name.
-        Only ``"float32"`` runs repeat bit for bit (see :mod:`cifar_edu.precision`).
+        Runs with the same seed on the same machine repeat bit for bit in float32
+        and bfloat16 (see :mod:`cifar_edu.reproducibility`).
     resume : bool
         Continue an interrupted run in ``out_dir`` from its last completed epoch.
     quick : bool
