@@ -101,17 +101,23 @@ def _limitations(offline_rebuild: bool) -> list[str]:
     return items
 
 
+def _read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``metrics.json`` and ``provenance.json`` of a finished run folder."""
+    missing = [n for n in ("model.keras", "metrics.json", "provenance.json")
+               if not (run_dir / n).is_file()]
+    if missing:
+        raise CifarEduError(f"{run_dir} is not a finished run folder (missing "
+                            f"{', '.join(missing)}); train one with `cifar-edu train`")
+    return (json.loads((run_dir / "metrics.json").read_text()),
+            json.loads((run_dir / "provenance.json").read_text()))
+
+
 def _other_seeds(run_dirs: Sequence[str | os.PathLike[str]], recipe: str | None
                  ) -> list[dict[str, Any]]:
     """Headline figures of other runs of the same recipe (the seed-to-seed spread)."""
     rows = []
     for run_dir in map(Path, run_dirs):
-        try:
-            metrics = json.loads((run_dir / "metrics.json").read_text())
-            prov = json.loads((run_dir / "provenance.json").read_text())
-        except (OSError, ValueError) as err:
-            raise CifarEduError(f"{run_dir} is not a finished run folder ({err}); pass the "
-                                "folders of finished `cifar-edu train` runs") from None
+        metrics, prov = _read_run(run_dir)
         if metrics.get("recipe") != recipe:
             raise CifarEduError(f"{run_dir} is a run of recipe {metrics.get('recipe')!r}, not "
                                 f"{recipe!r}; other seeds must come from the same recipe")
@@ -148,14 +154,8 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
         sample (measured here, in float32), which the tests re-measure.
     """
     run_dir = Path(run_dir)
-    missing = [n for n in ("model.keras", "metrics.json", "provenance.json")
-               if not (run_dir / n).is_file()]
-    if missing:
-        raise CifarEduError(f"{run_dir} is not a finished run folder (missing "
-                            f"{', '.join(missing)}); train one with `cifar-edu train`")
+    metrics, prov = _read_run(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else pretrained_dir()
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    prov = json.loads((run_dir / "provenance.json").read_text())
     other_seeds = _other_seeds(other_runs, metrics.get("recipe"))
     model = load_model(run_dir)
 

@@ -273,28 +273,21 @@ with precision_scope(sys.argv[2]):
     model = build_compiled_model(recipe, steps, whitening_images=x)
     model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[Lookahead(steps, every=10)],
               verbose=0)
-    model.save_weights(sys.argv[1])
+    model.save(sys.argv[1])
 """
 
 
-def _train_in_subprocess(weights_file, precision: str, interop: str | None = None):
+def _train_in_subprocess(model_file, precision: str):
     import os
     import subprocess
     import sys
 
-    env = dict(os.environ)
-    env.pop("TF_NUM_INTEROP_THREADS", None)
-    if interop is not None:
-        env["TF_NUM_INTEROP_THREADS"] = interop
-    subprocess.run([sys.executable, "-c", _REPEAT_SCRIPT, str(weights_file), precision],
-                   check=True, capture_output=True, env=env)
-    import h5py
+    from cifar_edu.model_store import load_model
 
-    with h5py.File(weights_file, "r") as fh:
-        arrays = []
-        fh.visititems(lambda name, obj: arrays.append(np.asarray(obj))
-                      if isinstance(obj, h5py.Dataset) else None)
-    return arrays
+    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTEROP_THREADS"}
+    subprocess.run([sys.executable, "-c", _REPEAT_SCRIPT, str(model_file), precision],
+                   check=True, capture_output=True, env=env)
+    return load_model(model_file).get_weights()
 
 
 def _bf16_cpu() -> bool:
@@ -311,7 +304,7 @@ def _bf16_cpu() -> bool:
 def test_runs_repeat_bit_for_bit_across_processes(tmp_path, precision):
     # cifar_edu.reproducibility: with one TensorFlow op at a time (the package's default),
     # two processes with the same seed train the same weights, in bfloat16 too.
-    first = _train_in_subprocess(tmp_path / "a.weights.h5", precision)
-    second = _train_in_subprocess(tmp_path / "b.weights.h5", precision)
+    first = _train_in_subprocess(tmp_path / "a.keras", precision)
+    second = _train_in_subprocess(tmp_path / "b.keras", precision)
     assert len(first) == len(second) > 10
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
