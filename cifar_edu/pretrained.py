@@ -108,8 +108,12 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if missing:
         raise CifarEduError(f"{run_dir} is not a finished run folder (missing "
                             f"{', '.join(missing)}); train one with `cifar-edu train`")
-    return (json.loads((run_dir / "metrics.json").read_text()),
-            json.loads((run_dir / "provenance.json").read_text()))
+    try:
+        return (json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")),
+                json.loads((run_dir / "provenance.json").read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CifarEduError(f"{run_dir} has an unreadable metrics.json or provenance.json "
+                            f"({exc}); train the run again with `cifar-edu train`") from None
 
 
 def _other_seeds(run_dirs: Sequence[str | os.PathLike[str]], recipe: str | None
@@ -290,7 +294,7 @@ def render_model_card(card: dict[str, Any]) -> str:
     if others:
         lines += ["", "### Other seeds of the same recipe", "",
                   "How much of the figures above is the luck of the seed "
-                  f"(test accuracy with the recipe's TTA):", "",
+                  "(test accuracy with the recipe's TTA):", "",
                   "| seed | validation | byte-exact rows | whole test set | wall time |",
                   "| ---: | ---: | ---: | ---: | ---: |"]
         for row in [{"seed": t.get("seed"), "val_accuracy": a.get("val_accuracy"),

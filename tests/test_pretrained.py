@@ -87,6 +87,10 @@ def test_model_card_rejects_other_seeds_of_another_recipe(tmp_path):
     with pytest.raises(CifarEduError, match="not a finished run"):
         pretrained.write_model_card(shipped, tmp_path / "shipped",
                                     other_runs=[tmp_path / "missing"])
+    (other / "metrics.json").write_text("{")  # a half-written file
+    with pytest.raises(CifarEduError, match="unreadable"):
+        pretrained.write_model_card(shipped, tmp_path / "shipped", other_runs=[other])
+    assert not (tmp_path / "shipped").exists()
 
 
 @shipped
