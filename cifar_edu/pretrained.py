@@ -27,6 +27,7 @@ from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError
 from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256_file
 from cifar_edu.model_store import PRETRAINED_ENV, load_model, pretrained_dir
+from cifar_edu.training.run import read_run
 
 __all__ = ["load", "model_card", "write_model_card", "render_model_card", "CARD_JSON",
            "CARD_MD"]
@@ -101,27 +102,12 @@ def _limitations(offline_rebuild: bool) -> list[str]:
     return items
 
 
-def _read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``metrics.json`` and ``provenance.json`` of a finished run folder."""
-    missing = [n for n in ("model.keras", "metrics.json", "provenance.json")
-               if not (run_dir / n).is_file()]
-    if missing:
-        raise CifarEduError(f"{run_dir} is not a finished run folder (missing "
-                            f"{', '.join(missing)}); train one with `cifar-edu train`")
-    try:
-        return (json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")),
-                json.loads((run_dir / "provenance.json").read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CifarEduError(f"{run_dir} has an unreadable metrics.json or provenance.json "
-                            f"({exc}); train the run again with `cifar-edu train`") from None
-
-
 def _other_seeds(run_dirs: Sequence[str | os.PathLike[str]], recipe: str | None
                  ) -> list[dict[str, Any]]:
     """Headline figures of other runs of the same recipe (the seed-to-seed spread)."""
     rows = []
     for run_dir in map(Path, run_dirs):
-        metrics, prov = _read_run(run_dir)
+        metrics, prov = read_run(run_dir)
         if metrics.get("recipe") != recipe:
             raise CifarEduError(f"{run_dir} is a run of recipe {metrics.get('recipe')!r}, not "
                                 f"{recipe!r}; other seeds must come from the same recipe")
@@ -158,7 +144,7 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
         sample (measured here, in float32), which the tests re-measure.
     """
     run_dir = Path(run_dir)
-    metrics, prov = _read_run(run_dir)
+    metrics, prov = read_run(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else pretrained_dir()
     other_seeds = _other_seeds(other_runs, metrics.get("recipe"))
     model = load_model(run_dir)

@@ -17,6 +17,7 @@ epoch, with the optimizer state, to resume from) and ``best.weights.h5``.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
 from cifar_edu.training.tta import TTA_LEVELS, predict_levels
 
 __all__ = ["RUN_FILES", "RunResult", "train", "build_compiled_model", "run_status",
-           "evaluate_run_model"]
+           "read_run", "evaluate_run_model", "SPLIT_SEED"]
 
 #: Files of a finished run folder.
 RUN_FILES = ("model.keras", "history.json", "metrics.json", "provenance.json")
@@ -99,6 +100,28 @@ def run_status(out_dir: str | Path) -> str:
     if names & {_STATE, _CHECKPOINT, "history.json"}:
         return "interrupted"
     return "interrupted" if names <= _OURS else "foreign"
+
+
+def read_run(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``metrics.json`` and ``provenance.json`` of a finished run folder.
+
+    Raises
+    ------
+    CifarEduError
+        The folder lacks a file of a finished run, or a file cannot be read.
+    """
+    run_dir = Path(run_dir)
+    missing = [n for n in ("model.keras", "metrics.json", "provenance.json")
+               if not (run_dir / n).is_file()]
+    if missing:
+        raise CifarEduError(f"{run_dir} is not a finished run folder (missing "
+                            f"{', '.join(missing)}); train one with `cifar-edu train`")
+    try:
+        return (json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")),
+                json.loads((run_dir / "provenance.json").read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CifarEduError(f"{run_dir} has an unreadable metrics.json or provenance.json "
+                            f"({exc}); train the run again with `cifar-edu train`") from None
 
 
 def _check_out_dir(out_dir: Path, resume: bool) -> bool:
@@ -379,8 +402,6 @@ def _elapsed(history: list[dict[str, Any]]) -> float:
 
 
 def _load_resume_state(out_dir: Path, expected: dict[str, Any]):
-    import json
-
     state = json.loads((out_dir / _STATE).read_text())
     for key in ("recipe", "num_epochs", "seed"):
         if state.get(key) != expected[key]:
