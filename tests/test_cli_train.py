@@ -70,3 +70,10 @@ def test_benchmark_inference_mode(cli_run, capsys):
 def test_benchmark_unknown_recipe(capsys):
     code = main(["benchmark", "--recipe", "nope", "--data", "sample"])
     assert code == 2 and "unknown recipe" in capsys.readouterr().err
+
+
+def test_precision_choices_match_the_policies():
+    from cifar_edu.cli.common import PRECISION_CHOICES
+    from cifar_edu.precision import POLICIES
+
+    assert PRECISION_CHOICES == ("auto", *POLICIES)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cifar_edu.cli.common import CommandResult, add_common_options, add_data_option
-
-_PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+from cifar_edu.cli.common import (PRECISION_CHOICES, CommandResult, add_common_options,
+                                   add_data_option)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "validation); default: all")
     run.add_argument("--cells", nargs="+", default=None, metavar="CELL",
                      help="only these cells, e.g. plain aug+bn+drop (default: all eight)")
-    run.add_argument("--precision", choices=_PRECISIONS, default="auto",
+    run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                      help="numeric precision (default auto)")
     add_common_options(run)
     run.set_defaults(handler=run_grid)

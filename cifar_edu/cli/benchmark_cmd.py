@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cifar_edu.cli.common import CommandResult, add_common_options, add_data_option
+from cifar_edu.cli.common import (PRECISION_CHOICES, CommandResult, add_common_options,
+                                   add_data_option)
 from cifar_edu.errors import CifarEduError
-
-_PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_option(parser)
     parser.add_argument("--epochs", type=int, default=None, metavar="N",
                         help="override the recipes' epochs (smoke tests only)")
-    parser.add_argument("--precision", nargs="+", choices=_PRECISIONS, default=["auto"],
+    parser.add_argument("--precision", nargs="+", choices=PRECISION_CHOICES, default=["auto"],
                         metavar="POLICY",
                         help="numeric precision: auto (default), float32, mixed_bfloat16 or "
                              "mixed_float16; `inference` takes several and measures each")

@@ -7,7 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CommandResult", "add_common_options", "add_data_option", "Handler"]
+__all__ = ["CommandResult", "add_common_options", "add_data_option", "Handler",
+           "PRECISION_CHOICES"]
+
+#: Values of ``--precision``: ``auto`` and :data:`cifar_edu.precision.POLICIES`, repeated
+#: here so that building the parser does not import TensorFlow (a test keeps them equal).
+PRECISION_CHOICES = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclass

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cifar_edu.cli.common import CommandResult, add_common_options, add_data_option
-
-# Repeated here so that building the parser does not import TensorFlow.
-_PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+from cifar_edu.cli.common import (PRECISION_CHOICES, CommandResult, add_common_options,
+                                   add_data_option)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="run folder to create for the ensemble (must not exist or be empty)")
     add_data_option(parser)
-    parser.add_argument("--precision", choices=_PRECISIONS, default="auto",
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="numeric precision of the evaluation (the saved model is float32)")
     add_common_options(parser)
     parser.set_defaults(handler=run_ensemble)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cifar_edu.cli.common import CommandResult, add_common_options, add_data_option
-
-# Repeated here so that building the parser does not import TensorFlow.
-_PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+from cifar_edu.cli.common import (PRECISION_CHOICES, CommandResult, add_common_options,
+                                   add_data_option)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="override the recipe's number of epochs")
     parser.add_argument("--quick", action="store_true",
                         help="train one epoch only: a smoke test of the whole path")
-    parser.add_argument("--precision", choices=_PRECISIONS, default="auto",
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="numeric precision: auto (default: bfloat16 on CPUs that have it, "
                              "float16 on GPUs, else float32) or a Keras policy name")
     parser.add_argument("--resume", action="store_true",

@@ -78,22 +78,18 @@ def _member_records(run_dirs: Sequence[Path]
         raise CifarEduError(f"an ensemble needs at least two run folders, got {len(run_dirs)}")
     if len({d.resolve() for d in run_dirs}) < len(run_dirs):
         raise CifarEduError("a run folder is named twice; give each member once")
-    records, checks, settings_of_first = [], [], None
-    for run_dir in run_dirs:
-        metrics, prov = read_run(run_dir)
-        settings = prov.get("recipe") or {}
-        settings_of_first = settings if settings_of_first is None else settings_of_first
-        records.append({"run": str(run_dir), "recipe": metrics.get("recipe"),
-                        "seed": prov.get("seed"),
-                        "val_accuracy": metrics.get("val_accuracy"),
-                        "test_exact": metrics.get("test_accuracy"),
-                        "test_full": metrics.get("test_accuracy_full"),
-                        "git_commit": prov.get("git_commit"),
-                        "wall_time_s": prov.get("timing", {}).get("total_s")})
-        checks.append({"recipe": metrics.get("recipe"),
-                       "recipe settings": {k: v for k, v in settings.items()
-                                           if k not in _WORDING},
-                       "data": (prov.get("data") or {}).get("sha256")})
+    runs = [read_run(run_dir) for run_dir in run_dirs]
+    records = [{"run": str(run_dir), "recipe": metrics.get("recipe"), "seed": prov.get("seed"),
+                "val_accuracy": metrics.get("val_accuracy"),
+                "test_exact": metrics.get("test_accuracy"),
+                "test_full": metrics.get("test_accuracy_full"),
+                "git_commit": prov.get("git_commit"),
+                "wall_time_s": prov.get("timing", {}).get("total_s")}
+               for run_dir, (metrics, prov) in zip(run_dirs, runs)]
+    checks = [{"recipe": metrics.get("recipe"),
+               "recipe settings": {k: v for k, v in (prov.get("recipe") or {}).items()
+                                   if k not in _WORDING},
+               "data": (prov.get("data") or {}).get("sha256")} for metrics, prov in runs]
     for rec, check in zip(records[1:], checks[1:]):
         for key, value in check.items():
             if value != checks[0][key]:
@@ -104,7 +100,7 @@ def _member_records(run_dirs: Sequence[Path]
     if len(set(seeds)) < len(seeds):
         raise CifarEduError(f"two runs share a seed ({seeds}); seeds must differ, or the "
                             "members are the same network")
-    return dict(settings_of_first), checks[0]["data"], records
+    return dict(runs[0][1].get("recipe") or {}), checks[0]["data"], records
 
 
 def ensemble_runs(run_dirs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],

@@ -105,7 +105,7 @@ def data_provenance(data: CifarData, checksums: bool = True) -> dict[str, Any]:
     return record
 
 
-def collect_provenance(*, recipe: dict[str, Any], data: CifarData, seed: int,
+def collect_provenance(*, recipe: dict[str, Any], data: CifarData, seed: int | None,
                        precision: dict[str, str], command: list[str] | None = None,
                        extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything :func:`cifar_edu.training.train` records about a run (before timings)."""
