@@ -112,6 +112,7 @@ def _other_seeds(run_dirs: Sequence[str | os.PathLike[str]], recipe: str | None
             raise CifarEduError(f"{run_dir} is a run of recipe {metrics.get('recipe')!r}, not "
                                 f"{recipe!r}; other seeds must come from the same recipe")
         rows.append({"seed": prov.get("seed"), "run": run_dir.name,
+                     "distilled": bool(prov.get("teacher")),
                      "val_accuracy": metrics.get("val_accuracy"),
                      "test_exact": metrics.get("test_accuracy"),
                      "test_full": metrics.get("test_accuracy_full"),
@@ -199,6 +200,7 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
             "versions": prov.get("versions"),
             "data": prov.get("data"),
             "finished": prov.get("finished"),
+            "teacher": prov.get("teacher"),
             "other_seeds": other_seeds,
         },
         "accuracy": {
@@ -276,6 +278,21 @@ def render_model_card(card: dict[str, Any]) -> str:
               "- Data checksums (SHA-256):"]
     for fname, digest in (data.get("sha256") or {}).items():
         lines.append(f"  - `{fname}`: `{digest}`")
+    teacher = t.get("teacher")
+    if teacher:
+        seeds = ", ".join(str(seed) for seed in teacher.get("seeds") or [])
+        lines += [
+            f"- Distilled (Hinton et al., 2015) from `{teacher.get('run')}`, "
+            + (f"an ensemble of {teacher.get('ensemble_of')} `{teacher.get('recipe')}` runs "
+               f"(seeds {seeds})" if (teacher.get("ensemble_of") or 1) > 1
+               else f"a `{teacher.get('recipe')}` run (seed {seeds})")
+            + f": validation {_pct(teacher.get('val_accuracy'))}, byte-exact rows "
+            f"{_pct(teacher.get('test_exact'))}, whole test set {_pct(teacher.get('test_full'))}. "
+            "Instead of smoothed labels, this network learnt the teacher's probabilities for "
+            "each training image and its mirror image. The teacher was trained on the same "
+            "training images, so the validation and test images stayed unseen. The wall "
+            "time above includes the teacher's predictions, not its own training; teacher "
+            f"model SHA-256 `{teacher.get('model_sha256')}`."]
     others = t.get("other_seeds") or []
     if others:
         lines += ["", "### Other seeds of the same recipe", "",
@@ -285,9 +302,12 @@ def render_model_card(card: dict[str, Any]) -> str:
                   "| ---: | ---: | ---: | ---: | ---: |"]
         for row in [{"seed": t.get("seed"), "val_accuracy": a.get("val_accuracy"),
                      "test_exact": exact.get(tta_key), "test_full": full.get(tta_key),
-                     "wall_time_s": t.get("wall_time_s"), "shipped": True}, *others]:
+                     "wall_time_s": t.get("wall_time_s"), "shipped": True,
+                     "distilled": bool(teacher)}, *others]:
             minutes = f"{row['wall_time_s'] / 60:.1f} min" if row.get("wall_time_s") else "-"
-            lines.append(f"| {row['seed']}{' (shipped)' if row.get('shipped') else ''} | "
+            label = (f"{row['seed']}{', distilled' if row.get('distilled') else ''}"
+                     f"{' (shipped)' if row.get('shipped') else ''}")
+            lines.append(f"| {label} | "
                          f"{_pct(row['val_accuracy'])} | {_pct(row['test_exact'])} | "
                          f"{_pct(row['test_full'])} | {minutes} |")
         vals = [row.get("val_accuracy") or 0.0 for row in others]

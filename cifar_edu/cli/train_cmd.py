@@ -33,6 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="numeric precision: auto (default: bfloat16 on CPUs that have it, "
                              "float16 on GPUs, else float32) or a Keras policy name")
+    parser.add_argument("--teacher", metavar="RUN", default=None,
+                        help="distil a finished run or ensemble (its folder): learn its "
+                             "probabilities instead of smoothed labels; it must have been "
+                             "trained with the same validation images")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last epoch")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
@@ -52,7 +56,7 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     try:
         result = train(recipe, args.out, source=args.data, seed=args.seed,
                        num_epochs=args.epochs, quick=args.quick, precision=args.precision,
-                       resume=args.resume,
+                       resume=args.resume, teacher=args.teacher,
                        verbose=verbose, command=["cifar-edu", *sys.argv[1:]])
     except KeyboardInterrupt:
         print(f"cifar-edu: training stopped; continue it with the same command and --resume "
@@ -60,6 +64,7 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         raise
     m, prov = result.metrics, result.provenance
     data = {"out": str(result.out_dir), "recipe": recipe.name, "seed": args.seed,
+            "teacher": m.get("teacher"),
             "precision": prov["precision"]["policy"], "metrics": m,
             "timing": prov["timing"]}
     tta = m["tta"].replace("_", " + ")
@@ -70,7 +75,9 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         return f"{plain:.2%} without TTA, {with_tta:.2%} with {tta} TTA"
 
     text = "\n".join([
-        f"Trained {recipe.name} (seed {args.seed}) for {m['epochs_completed']} epochs in "
+        f"Trained {recipe.name} (seed {args.seed}"
+        + (f", distilled from {m['teacher']}" if m.get("teacher") else "")
+        + f") for {m['epochs_completed']} epochs in "
         f"{prov['timing']['total_s']:.0f} s with {prov['precision']['policy']} "
         f"({prov['precision']['reason']}).",
         f"Data: {m['data']}.",

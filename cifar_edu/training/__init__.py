@@ -8,7 +8,9 @@
 
 The same function runs behind ``cifar-edu train --recipe NAME --out DIR``;
 :func:`ensemble_runs` (``cifar-edu ensemble RUN RUN ... --out DIR``) averages finished
-runs of one recipe trained with different seeds.
+runs of one recipe trained with different seeds, and ``train(..., teacher=RUN)``
+(``cifar-edu train ... --teacher RUN``) distils such an ensemble back into one network
+(:mod:`cifar_edu.training.distill`).
 """
 
 from __future__ import annotations

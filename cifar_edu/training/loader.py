@@ -24,7 +24,9 @@ __all__ = ["make_epoch_dataset"]
 def make_epoch_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_epochs: int,
                        seed: int = 0, initial_epoch: int = 0,
                        augment: AugmentConfig | None = None, alternating_flip: bool = True,
-                       num_classes: int = 10) -> tuple[tf.data.Dataset, int]:
+                       num_classes: int = 10,
+                       soft_targets: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> tuple[tf.data.Dataset, int]:
     """Build the training batches of epochs ``initial_epoch`` .. ``num_epochs - 1``.
 
     Parameters
@@ -48,12 +50,16 @@ def make_epoch_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_epo
         Mirror in alternating epochs (see the module docstring) instead of at random.
     num_classes : int
         Length of the one-hot labels.
+    soft_targets : (ndarray, ndarray), optional
+        Target probabilities ``(N, num_classes)`` for each image and for its mirror
+        image (a teacher's, see :mod:`cifar_edu.training.distill`); each batch gets
+        the ones of the view it shows, instead of the one-hot labels.
 
     Returns
     -------
     dataset : tf.data.Dataset
-        Batches of float32 images in 0-255 ``(B, 32, 32, 3)`` and one-hot float32
-        labels ``(B, num_classes)``.
+        Batches of float32 images in 0-255 ``(B, 32, 32, 3)`` and float32 targets
+        ``(B, num_classes)``: one-hot labels, or ``soft_targets``.
     steps_per_epoch : int
     """
     x = np.asarray(x)
@@ -70,7 +76,13 @@ def make_epoch_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_epo
         raise ValueError("the epoch loader supports flip, translate and cutout only; use "
                          "cifar_edu.pipeline.make_dataset with build_augmentation for the rest")
     images = tf.constant(x)
-    targets = tf.one_hot(tf.constant(labels), num_classes, dtype=tf.float32)
+    if soft_targets is None:
+        targets = tf.one_hot(tf.constant(labels), num_classes, dtype=tf.float32)
+        mirrored_targets = targets
+    else:
+        targets, mirrored_targets = (tf.constant(np.asarray(t, np.float32)) for t in soft_targets)
+        if targets.shape != (len(x), num_classes) or mirrored_targets.shape != targets.shape:
+            raise ValueError(f"soft_targets must be two arrays of shape {(len(x), num_classes)}")
     n, pad, cut = len(x), int(augment.translate), int(augment.cutout)
     # One fixed random mirror choice per image; alternate epochs invert it.
     base_flip = tf.random.stateless_uniform([n], seed=[seed, 1_000_003]) < 0.5
@@ -109,7 +121,12 @@ def make_epoch_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_epo
             in_cols = (grid >= cx[:, None]) & (grid < cx[:, None] + cut)
             inside = in_rows[:, :, None] & in_cols[:, None, :]
             batch = tf.where(inside[..., None], 0.0, batch)
-        return batch, tf.gather(targets, index)
+        if augment.flip:
+            target = tf.where(flip[:, None], tf.gather(mirrored_targets, index),
+                              tf.gather(targets, index))
+        else:
+            target = tf.gather(targets, index)
+        return batch, target
 
     ds = tf.data.Dataset.range(initial_epoch, num_epochs).flat_map(epoch_plan)
     ds = ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -8,10 +8,12 @@ A run folder holds
 ``history.csv``       the same as a table (Keras' CSVLogger)
 ``metrics.json``      validation and test accuracy, with and without test-time augmentation,
                       on the whole test set and on its byte-exact rows
-``provenance.json``   command, recipe, data and checksums, seed, versions, hardware, timings
+``provenance.json``   command, recipe, data and checksums, seed, versions, hardware, timings,
+                      and the teacher of a distilled run
 
 and, while the run is unfinished, ``checkpoint.keras`` + ``state.json`` (the last
-epoch, with the optimizer state, to resume from) and ``best.weights.h5``.
+epoch, with the optimizer state, to resume from) and ``best.weights.h5``; a distilled
+run also keeps its teacher's probabilities (``teacher_targets.npz``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from cifar_edu.precision import (PrecisionChoice, cast_model, detect_precision, 
                                  uncompiled)
 from cifar_edu.training.callbacks import (BestCheckpoint, EpochClock, JsonHistory, Lookahead,
                                           ResumeCheckpoint, save_model_atomic)
+from cifar_edu.training.distill import TEACHER_TARGETS, check_teacher, load_or_compute_targets
 from cifar_edu.training.loader import make_epoch_dataset
 from cifar_edu.training.optimizers import BiasBoostSGD
 from cifar_edu.training.provenance import collect_provenance, utc_now
@@ -50,7 +53,7 @@ __all__ = ["RUN_FILES", "RunResult", "train", "build_compiled_model", "run_statu
 #: Files of a finished run folder.
 RUN_FILES = ("model.keras", "history.json", "metrics.json", "provenance.json")
 _CHECKPOINT, _STATE, _BEST = "checkpoint.keras", "state.json", "best.weights.h5"
-_OURS = {*RUN_FILES, "history.csv", _CHECKPOINT, _STATE, _BEST}
+_OURS = {*RUN_FILES, "history.csv", _CHECKPOINT, _STATE, _BEST, TEACHER_TARGETS}
 #: The validation split is part of the data, not of the run: the same for every seed.
 SPLIT_SEED = 0
 
@@ -162,7 +165,8 @@ def _make_optimizer(recipe: Recipe, total_steps: int) -> keras.optimizers.Optimi
 
 
 def build_compiled_model(recipe: Recipe | str, total_steps: int,
-                         whitening_images: np.ndarray | None = None) -> keras.Model:
+                         whitening_images: np.ndarray | None = None,
+                         label_smoothing: float | None = None) -> keras.Model:
     """Build and compile the recipe's model (under the current dtype policy).
 
     Parameters
@@ -173,6 +177,8 @@ def build_compiled_model(recipe: Recipe | str, total_steps: int,
         Optimizer steps of the whole run (the schedule's length).
     whitening_images : ndarray, optional
         Training images for builders with a data-dependent first layer.
+    label_smoothing : float, optional
+        Override the recipe's label smoothing (0 for a teacher's soft targets).
     """
     recipe = get_recipe(recipe)
     builder = BUILDERS[recipe.model]
@@ -182,18 +188,21 @@ def build_compiled_model(recipe: Recipe | str, total_steps: int,
     model = builder(**kwargs)
     model.compile(
         optimizer=_make_optimizer(recipe, total_steps),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(
+            label_smoothing=recipe.label_smoothing if label_smoothing is None else label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
     return model
 
 
-def _datasets(recipe: Recipe, x_tr, y_tr, x_val, y_val, seed: int, initial_epoch: int):
+def _datasets(recipe: Recipe, x_tr, y_tr, x_val, y_val, seed: int, initial_epoch: int,
+              soft_targets=None):
     batch_size = min(recipe.batch_size, len(x_tr))
     if recipe.alternating_flip:
         train_ds, steps = make_epoch_dataset(
             x_tr, y_tr, batch_size=batch_size, num_epochs=recipe.num_epochs, seed=seed,
-            initial_epoch=initial_epoch, augment=recipe.augment, alternating_flip=True)
+            initial_epoch=initial_epoch, augment=recipe.augment, alternating_flip=True,
+            soft_targets=soft_targets)
     else:
         augment = build_augmentation(recipe.augment, seed=seed) if recipe.augment else None
         train_ds = make_dataset(x_tr, y_tr, batch_size=batch_size, shuffle=True, seed=seed,
@@ -253,7 +262,7 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
           num_epochs: int | None = None, *, precision: str = "auto", resume: bool = False,
           quick: bool = False, verbose: int | str = "auto", command: list[str] | None = None,
           callbacks: list[keras.callbacks.Callback] | None = None,
-          data: CifarData | None = None) -> RunResult:
+          data: CifarData | None = None, teacher: str | Path | None = None) -> RunResult:
     """Train a recipe and write its run folder.
 
     Parameters
@@ -287,6 +296,10 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
         Extra callbacks (e.g. a live plot in a notebook).
     data : CifarData, optional
         Already loaded data (then ``source`` is ignored).
+    teacher : path-like, optional
+        A finished run folder (one run or an ensemble) to distil: the student learns
+        the teacher's probabilities instead of the recipe's smoothed labels (see
+        :mod:`cifar_edu.training.distill`). Needs a recipe with the epoch loader.
 
     Returns
     -------
@@ -296,7 +309,8 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     ------
     CifarEduError
         An unknown recipe or precision, a bad ``num_epochs``, a folder holding a
-        finished run, or a resumed run that does not match.
+        finished run, a resumed run that does not match, or a teacher that has seen
+        the student's validation images.
     """
     t_start = time.perf_counter()
     recipe = get_recipe(recipe)
@@ -307,27 +321,41 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
             raise CifarEduError(f"the number of epochs must be at least 1, got {num_epochs}")
         recipe = recipe.replace(num_epochs=int(num_epochs))
     out_dir = Path(out_dir).expanduser()
+    teacher_dir = Path(teacher).expanduser() if teacher is not None else None
+    if teacher_dir is not None and not recipe.alternating_flip:
+        raise CifarEduError(f"recipe {recipe.name} does not use the epoch loader; distil into "
+                            "a recipe that does (fast90, fast94, best, best96)")
+    teacher_files = read_run(teacher_dir) if teacher_dir is not None else None
     resuming = _check_out_dir(out_dir, resume)
     choice: PrecisionChoice = detect_precision(precision)
     data = data if data is not None else load_dataset(source)
     (x_tr, y_tr), (x_val, y_val) = train_val_split(data.x_train, data.y_train,
                                                    recipe.val_fraction, seed=SPLIT_SEED)
+    teacher_record = (check_teacher(teacher_dir, *teacher_files, recipe.val_fraction, data)
+                      if teacher_dir is not None else None)
     state_record = {"recipe": recipe.name, "num_epochs": recipe.num_epochs, "seed": seed,
-                    "data": data.source.description, "precision": choice.policy}
+                    "data": data.source.description, "precision": choice.policy,
+                    "teacher": teacher_record and teacher_record["model_sha256"]}
     initial_epoch, best, best_epoch, previous_history = 0, -np.inf, 0, []
     if resuming:
         initial_epoch, best, best_epoch, previous_history = _load_resume_state(
             out_dir, state_record)
     out_dir.mkdir(parents=True, exist_ok=True)
     provenance = collect_provenance(recipe=recipe.to_dict(), data=data, seed=seed,
-                                    precision=choice.to_dict(), command=command)
+                                    precision=choice.to_dict(), command=command,
+                                    extra={"teacher": teacher_record} if teacher_record else None)
+    soft_targets = None
+    if teacher_record is not None:
+        soft_targets = load_or_compute_targets(out_dir, teacher_record, choice.policy, x_tr)
 
     keras.utils.set_random_seed(seed)
     with precision_scope(choice.policy):
         train_ds, val_ds, steps = _datasets(recipe, x_tr, y_tr, x_val, y_val, seed,
-                                            initial_epoch)
+                                            initial_epoch, soft_targets)
         total_steps = steps * recipe.num_epochs
-        model = build_compiled_model(recipe, total_steps, whitening_images=x_tr)
+        # A teacher's probabilities are already soft: they replace label smoothing.
+        model = build_compiled_model(recipe, total_steps, whitening_images=x_tr,
+                                     label_smoothing=0.0 if soft_targets is not None else None)
         if resuming:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(out_dir / _CHECKPOINT)
@@ -364,6 +392,7 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     history = history_cb.epochs
     metrics = {
         "recipe": recipe.name,
+        **({"teacher": teacher_record["run"]} if teacher_record else {}),
         "data": data.source.description,
         "offline_rebuild": data.source.offline_rebuild,
         "epochs_completed": len(history),
@@ -392,7 +421,7 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     # The saved model computes in float32, so it runs anywhere; cast it back for speed.
     portable = uncompiled(model) if choice.policy == "float32" else cast_model(model, "float32")
     save_model_atomic(portable, out_dir / "model.keras")  # last: marks the run finished
-    for name in (_CHECKPOINT, _STATE, _BEST):
+    for name in (_CHECKPOINT, _STATE, _BEST, TEACHER_TARGETS):
         (out_dir / name).unlink(missing_ok=True)
     return RunResult(out_dir, portable, metrics, provenance, history)
 
@@ -403,7 +432,7 @@ def _elapsed(history: list[dict[str, Any]]) -> float:
 
 def _load_resume_state(out_dir: Path, expected: dict[str, Any]):
     state = json.loads((out_dir / _STATE).read_text())
-    for key in ("recipe", "num_epochs", "seed"):
+    for key in ("recipe", "num_epochs", "seed", "teacher"):
         if state.get(key) != expected[key]:
             raise CifarEduError(
                 f"{out_dir} holds an unfinished run with {key}={state.get(key)!r}, not "
