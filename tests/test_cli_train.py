@@ -77,3 +77,13 @@ def test_precision_choices_match_the_policies():
     from cifar_edu.precision import POLICIES
 
     assert PRECISION_CHOICES == ("auto", *POLICIES)
+
+
+def test_train_help_names_every_recipe(capsys):
+    from cifar_edu.training.recipes import list_recipes
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in list_recipes():
+        assert name in help_text, f"`cifar-edu train --help` does not list the recipe {name}"

@@ -2,7 +2,7 @@
 
 >>> from cifar_edu.training import train, list_recipes
 >>> list_recipes()                                                  # doctest: +SKIP
-['baseline', 'regularized', 'fast90', 'fast94', 'best']
+['baseline', 'regularized', 'fast90', 'fast94', 'student94', 'best', 'best96']
 >>> result = train("fast90", "runs/fast90", source="full", seed=0)  # doctest: +SKIP
 >>> result.metrics["test_accuracy"]                                 # doctest: +SKIP
 

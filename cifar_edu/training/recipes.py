@@ -13,6 +13,8 @@ test-time augmentation. :func:`cifar_edu.training.train` runs any of them.
 ``fast90``      a small airbench network (0.3 M parameters): about 90% in under 8
                 minutes on a two-core CPU
 ``fast94``      airbench94 (2.0 M parameters): about 93% in 10 epochs (half an hour)
+``student94``   fast94's network for 16 epochs, to be taught by a ``best`` ensemble
+                (``--teacher``): 2.5x cheaper to run than ``best``
 ``best``        airbench95 (4.6 M parameters): about 94%, the shipped model, about 4x
                 the compute of fast94
 ``best96``      airbench96 (residual blocks, cutout, 31 epochs): about 96%, hours on a CPU
@@ -184,6 +186,12 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
     _airbench("fast94", "airbench94 (2.0 M parameters): about 93% in 10 epochs, half an "
               "hour on a two-core CPU",
               widths=(64, 256, 256), num_epochs=10, lr_per_1024=11.5),
+    # The student of a best ensemble (cifar-edu train --recipe student94 --teacher RUN):
+    # fast94's network, 2.5x cheaper to run than best's, on best's validation split so
+    # that a best ensemble may teach it.
+    _airbench("student94", "airbench94 (2.0 M parameters), 16 epochs on 96% of the training "
+              "images: a student for --teacher (a best ensemble)",
+              widths=(64, 256, 256), num_epochs=16, lr_per_1024=11.5, val_fraction=0.04),
     _airbench("best", "airbench95 (4.6 M parameters) on 96% of the training images: "
               "about 94%, the shipped model (1-2 hours on a two-core CPU)",
               widths=(128, 384, 384), num_epochs=15, lr_per_1024=10.0, val_fraction=0.04),
