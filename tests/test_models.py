@@ -113,6 +113,26 @@ def test_mixed_precision_keeps_float32_output(sample):
     back = cast_model(as_float, "mixed_bfloat16")
     assert back.get_layer("predictions").dtype_policy.name == "float32"
     assert back.get_layer("block1_conv1").dtype_policy.name == "mixed_bfloat16"
+    # GELUs compute in float32 under bfloat16 (faster on a CPU), not under float16.
+    assert back.get_layer("block1_act1").dtype_policy.name == "float32"
+    assert cast_model(as_float, "mixed_float16").get_layer("block1_act1").dtype_policy.name \
+        == "mixed_float16"
+    np.testing.assert_allclose(np.asarray(back(x)), np.asarray(model(x)), atol=0.05)
+
+
+def test_training_model_has_float32_activations_under_bfloat16():
+    from cifar_edu.training import build_compiled_model
+    from cifar_edu.training.recipes import get_recipe
+
+    with precision_scope("mixed_bfloat16"):
+        model = build_compiled_model(get_recipe("tiny"), total_steps=10)
+    assert model.compiled
+    assert model.get_layer("block1_act1").dtype_policy.name == "float32"
+    assert model.get_layer("block1_conv1").dtype_policy.name == "mixed_bfloat16"
+    assert not model.get_layer("whiten").trainable
+    with precision_scope("float32"):
+        plain = build_compiled_model(get_recipe("tiny"), total_steps=10)
+    assert {layer.dtype_policy.name for layer in plain.layers} == {"float32"}
 
 
 def test_uncompiled_drops_the_optimizer():
