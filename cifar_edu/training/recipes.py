@@ -12,7 +12,7 @@ test-time augmentation. :func:`cifar_edu.training.train` runs any of them.
                 label smoothing and a one-cycle schedule (about 85%)
 ``fast90``      a small airbench network (0.3 M parameters): about 90% in under 8
                 minutes on a two-core CPU
-``fast94``      airbench94 (2.0 M parameters): about 93% in 10 epochs (half an hour)
+``fast94``      airbench94 (2.0 M parameters): about 93% in 10 epochs of about 2 minutes
 ``student94``   fast94's network for 16 epochs, to be taught by a ``best`` ensemble
                 (``--teacher``): 2.5x cheaper to run than ``best``
 ``best``        airbench95 (4.6 M parameters): about 94%, the shipped model, about 4x
@@ -183,8 +183,8 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
     _airbench("fast90", "small airbench network (0.3 M parameters) on 96% of the training "
               "images: about 90% in under 8 minutes on a two-core CPU",
               widths=(32, 64, 128), num_epochs=12, lr_per_1024=11.5, val_fraction=0.04),
-    _airbench("fast94", "airbench94 (2.0 M parameters): about 93% in 10 epochs, half an "
-              "hour on a two-core CPU",
+    _airbench("fast94", "airbench94 (2.0 M parameters): about 93% in 10 epochs of about "
+              "2 minutes on a two-core CPU",
               widths=(64, 256, 256), num_epochs=10, lr_per_1024=11.5),
     # The student of a best ensemble (cifar-edu train --recipe student94 --teacher RUN):
     # fast94's network, 2.5x cheaper to run than best's, on best's validation split so
