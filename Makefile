@@ -71,11 +71,18 @@ demo: $(STAMP)
 	$(BIN)/cifar-edu data info
 
 # Full mode unless CIFAR_EDU_MODE=quick; output in _build/html (quick: _build/quick/_build/html).
+# Cached executions are reused only while cifar_edu is unchanged (`notebooks.py book-cache`):
+# jupyter-cache alone would keep pages computed by an older package.
 book: demo
-	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) $(JB_FLAGS)
+	all=$$($(NOTEBOOKS) book-cache $(BOOK_OUT)) && \
+	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) $(JB_FLAGS) $$all && \
+	$(NOTEBOOKS) book-cache --record $(BOOK_OUT) > /dev/null
 
 book-quick: $(STAMP)
-	CIFAR_EDU_MODE=quick $(BIN)/jupyter-book build . --path-output $(QUICK_BUILD) -q $(JB_FLAGS)
+	all=$$($(NOTEBOOKS) book-cache $(QUICK_BUILD)) && \
+	CIFAR_EDU_MODE=quick $(BIN)/jupyter-book build . --path-output $(QUICK_BUILD) -q $(JB_FLAGS) \
+	  $$all && \
+	$(NOTEBOOKS) book-cache --record $(QUICK_BUILD) > /dev/null
 
 # The quick book in headless Chromium (tests/browser); screenshots in _build/screenshots.
 browser: $(STAMP) npm-deps

@@ -212,3 +212,20 @@ def test_every_package_dependency_is_pinned_within_its_bounds():
 def test_learner_environment_and_binder_install_the_package():
     assert "-e ." in (ROOT / "environment.yml").read_text()
     assert "pip install" in (ROOT / "binder/postBuild").read_text()
+
+
+def test_book_cache_follows_the_package(tmp_path):
+    root, build = tmp_path / "repo", tmp_path / "repo" / "_build" / "quick"
+    (root / "cifar_edu").mkdir(parents=True)
+    (root / "cifar_edu" / "a.py").write_text("x = 1\n")
+    cache = build / "_build" / ".jupyter_cache"
+    cache.mkdir(parents=True)
+    assert nbtool.book_cache(build, root=root) == "--all"  # never built: execute everything
+    assert not cache.exists()
+    nbtool.book_cache(build, record=True, root=root)
+    cache.mkdir()
+    assert nbtool.book_cache(build, root=root) == ""  # unchanged package: keep the cache
+    assert cache.exists()
+    (root / "cifar_edu" / "a.py").write_text("x = 2\n")
+    assert nbtool.book_cache(build, root=root) == "--all"
+    assert not cache.exists()

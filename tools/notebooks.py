@@ -13,6 +13,8 @@ Usage (from the repository root, with the project's environment)::
     python tools/notebooks.py prepare _build/nbval lessons      # copies for nbval, expectations as outputs
     python tools/notebooks.py toc                      # rewrite _toc.yml from the notebooks present
     python tools/notebooks.py toc --check              # exit 1 if _toc.yml is out of date
+    python tools/notebooks.py book-cache BUILD_DIR     # before a book build (see book_cache)
+    python tools/notebooks.py book-cache --record BUILD_DIR    # after a successful one
 
 A PATH may be a notebook or a folder (every ``*.ipynb`` below it). Only the standard
 library, nbformat and nbclient are used. Checked cells are compared on what they print
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -369,7 +373,52 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("toc", help="rewrite _toc.yml from the lessons, exercises and solutions "
                                    "present")
     p.add_argument("--check", action="store_true", help="only check; exit 1 if it is out of date")
+    p = sub.add_parser("book-cache", help="before a book build: print --all and clear the "
+                       "cached executions if cifar_edu changed since the last build")
+    p.add_argument("build_dir", metavar="BUILD_DIR", help="the book's --path-output")
+    p.add_argument("--record", action="store_true",
+                   help="after a successful build: remember the package's fingerprint")
     return parser
+
+
+PACKAGE_DIR = "cifar_edu"
+FINGERPRINT_FILE = ".package-fingerprint"
+
+
+def package_fingerprint(root: Path = ROOT) -> str:
+    """SHA-256 over the package's files (code and shipped assets), paths included."""
+    digest = hashlib.sha256()
+    for path in sorted((root / PACKAGE_DIR).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def book_cache(build_dir: Path, record: bool = False, root: Path = ROOT) -> str:
+    """Keep a book's cached notebook executions in step with the package.
+
+    jupyter-cache reuses an execution while the notebook's code cells are unchanged,
+    but the lessons' outputs also depend on ``cifar_edu`` (its code, saved results and
+    model). Before a build: if the package changed since the last successful build into
+    ``build_dir``, delete the cache and return ``"--all"`` (so that Sphinx re-reads every
+    page too), else ``""``. With ``record``, after a successful build: store the
+    package's fingerprint.
+    """
+    sphinx_dir = build_dir / "_build"
+    stamp = sphinx_dir / FINGERPRINT_FILE
+    fingerprint = package_fingerprint(root)
+    if record:
+        sphinx_dir.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_name(stamp.name + ".tmp")
+        tmp.write_text(fingerprint + "\n")
+        os.replace(tmp, stamp)
+        return ""
+    if stamp.is_file() and stamp.read_text().strip() == fingerprint:
+        return ""
+    shutil.rmtree(sphinx_dir / ".jupyter_cache", ignore_errors=True)
+    stamp.unlink(missing_ok=True)
+    return "--all"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -392,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "prepare":
             written = prepare(Path(args.outdir), args.paths)
             print(f"prepared {len(written)} notebook(s) in {args.outdir}")
+        elif args.command == "book-cache":
+            print(book_cache(Path(args.build_dir), record=args.record))
         elif args.command == "toc":
             toc, text = ROOT / "_toc.yml", render_toc()
             current = toc.read_text() if toc.exists() else ""
