@@ -73,16 +73,16 @@ demo: $(STAMP)
 # Full mode unless CIFAR_EDU_MODE=quick; output in _build/html (quick: _build/quick/_build/html).
 # Cached executions are reused only while cifar_edu is unchanged (`notebooks.py book-cache`):
 # jupyter-cache alone would keep pages computed by an older package.
+# $(1): output folder; $(2): words before the build command (environment); $(3): its options.
+build_book = all=$$($(NOTEBOOKS) book-cache $(1)) && \
+	$(2) $(BIN)/jupyter-book build . --path-output $(1) $(3) $(JB_FLAGS) $$all && \
+	$(NOTEBOOKS) book-cache --record $(1) > /dev/null
+
 book: demo
-	all=$$($(NOTEBOOKS) book-cache $(BOOK_OUT)) && \
-	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) $(JB_FLAGS) $$all && \
-	$(NOTEBOOKS) book-cache --record $(BOOK_OUT) > /dev/null
+	$(call build_book,$(BOOK_OUT),,)
 
 book-quick: $(STAMP)
-	all=$$($(NOTEBOOKS) book-cache $(QUICK_BUILD)) && \
-	CIFAR_EDU_MODE=quick $(BIN)/jupyter-book build . --path-output $(QUICK_BUILD) -q $(JB_FLAGS) \
-	  $$all && \
-	$(NOTEBOOKS) book-cache --record $(QUICK_BUILD) > /dev/null
+	$(call build_book,$(QUICK_BUILD),CIFAR_EDU_MODE=quick,-q)
 
 # The quick book in headless Chromium (tests/browser); screenshots in _build/screenshots.
 browser: $(STAMP) npm-deps

@@ -186,11 +186,9 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
     _airbench("fast94", "airbench94 (2.0 M parameters): about 93% in 10 epochs of about "
               "2 minutes on a two-core CPU",
               widths=(64, 256, 256), num_epochs=10, lr_per_1024=11.5),
-    # The student of a best ensemble (cifar-edu train --recipe student94 --teacher RUN):
-    # fast94's network, 2.5x cheaper to run than best's, on best's validation split so
-    # that a best ensemble may teach it.
-    # Taught by the 3-seed best ensemble (seed 0): 94.10% on the byte-exact test rows,
-    # 91.33% on the full rebuild, 45 minutes with the teacher's predictions.
+    # fast94's network on best's validation split, so that a best ensemble may teach it
+    # (--teacher). Taught by the 3-seed ensemble (seed 0): 94.10% on the byte-exact test
+    # rows, 91.33% on the full rebuild, 45 minutes with the teacher's predictions.
     _airbench("student94", "airbench94 (2.0 M parameters), 16 epochs on 96% of the training "
               "images, for --teacher (a best ensemble): about 94% taught, 2.2x the shipped "
               "model's speed",

@@ -43,7 +43,7 @@ from cifar_edu.training.distill import TEACHER_TARGETS, check_teacher, load_or_c
 from cifar_edu.training.loader import make_epoch_dataset
 from cifar_edu.training.optimizers import BiasBoostSGD
 from cifar_edu.training.provenance import collect_provenance, utc_now
-from cifar_edu.training.recipes import Recipe, get_recipe
+from cifar_edu.training.recipes import Recipe, get_recipe, list_recipes
 from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
 from cifar_edu.training.tta import TTA_LEVELS, predict_levels
 
@@ -329,8 +329,9 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     out_dir = Path(out_dir).expanduser()
     teacher_dir = Path(teacher).expanduser() if teacher is not None else None
     if teacher_dir is not None and not recipe.alternating_flip:
+        loader_recipes = [name for name in list_recipes() if get_recipe(name).alternating_flip]
         raise CifarEduError(f"recipe {recipe.name} does not use the epoch loader; distil into "
-                            "a recipe that does (fast90, fast94, best, best96)")
+                            f"a recipe that does ({', '.join(loader_recipes)})")
     teacher_files = read_run(teacher_dir) if teacher_dir is not None else None
     resuming = _check_out_dir(out_dir, resume)
     choice: PrecisionChoice = detect_precision(precision)
