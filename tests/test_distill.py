@@ -15,8 +15,12 @@ from cifar_edu.errors import CifarEduError
 from cifar_edu.model_store import load_model
 from cifar_edu.pretrained import write_model_card
 from cifar_edu.training import ensemble_runs, get_recipe, train
-from cifar_edu.training.distill import (TEACHER_TARGETS, load_or_compute_targets,
-                                        teacher_networks, teacher_targets)
+from cifar_edu.data import CifarData, DataSource
+from cifar_edu.data.cifar_format import ALL_FILES
+from cifar_edu.model_store import resolve_model_path
+from cifar_edu.pretrained import model_card
+from cifar_edu.training.distill import (TEACHER_TARGETS, check_teacher, load_or_compute_targets,
+                                        read_teacher, teacher_networks, teacher_targets)
 from cifar_edu.training.loader import make_epoch_dataset
 
 
@@ -131,3 +135,28 @@ def test_cli_trains_with_a_teacher(tmp_path, capsys, teacher):
                  "sample", "--teacher", str(tmp_path / "missing")])
     assert code == 2
     assert "not a finished run folder" in capsys.readouterr().err
+
+
+def test_the_shipped_model_can_teach_only_its_own_training_images(tmp_path, sample):
+    metrics, provenance = read_teacher("pretrained")
+    card = model_card()
+    assert metrics["recipe"] == card["training"]["recipe"] == "best"
+    assert provenance["recipe"]["val_fraction"] == get_recipe("best").val_fraction
+    # The sample's validation images are training images of the shipped model.
+    with pytest.raises(CifarEduError, match="other data"):
+        train("tiny", tmp_path / "run", data=sample, verbose=0, teacher="pretrained")
+    assert not (tmp_path / "run").exists()
+    # The official archive holds the rebuild's images in the same order (other checksums).
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in ALL_FILES:
+        (folder / name).write_bytes(name.encode())
+    x = np.zeros((50_000, 32, 32, 3), np.uint8)
+    official = CifarData(x, np.zeros((50_000, 1), np.uint8), x[:10], np.zeros((10, 1), np.uint8),
+                         DataSource("directory", str(folder)), np.arange(10))
+    record = check_teacher("pretrained", metrics, provenance, 0.04, official)
+    assert record["run"] == "pretrained"
+    assert record["model_sha256"] == card["model"]["sha256"]
+    assert record["test_exact"] == pytest.approx(0.942, abs=0.01)
+    with pytest.raises(CifarEduError, match="validation images"):
+        check_teacher("pretrained", metrics, provenance, 0.1, official)

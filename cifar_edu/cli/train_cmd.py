@@ -34,10 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="numeric precision: auto (default: bfloat16 on CPUs that have it, "
                              "float16 on GPUs, else float32) or a Keras policy name")
-    parser.add_argument("--teacher", metavar="RUN", default=None,
-                        help="distil a finished run or ensemble (its folder): learn its "
-                             "probabilities instead of smoothed labels; it must have been "
-                             "trained with the same validation images")
+    parser.add_argument("--teacher", metavar="RUN|pretrained", default=None,
+                        help="distil a finished run or ensemble (its folder), or the shipped "
+                             "model ('pretrained'): learn its probabilities instead of "
+                             "smoothed labels; it must have been trained with the same "
+                             "validation images")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last epoch")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,

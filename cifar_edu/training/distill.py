@@ -17,6 +17,10 @@ recomputing them.
 The teacher must have been trained on the student's training images only: its
 recipe must hold out the same validation images, from the same data, or the
 student's validation accuracy would be measured on images the teacher has learnt.
+The official archive and the offline rebuild hold the same images in the same
+order, so a teacher trained on one may teach a student on the other. The shipped
+model can teach too (``--teacher pretrained``): it was trained with ``best``'s
+validation images held out, so it teaches the recipes that hold out the same.
 """
 
 from __future__ import annotations
@@ -32,27 +36,68 @@ import numpy as np
 from cifar_edu.data import CifarData, source_checksums
 from cifar_edu.errors import CifarEduError
 from cifar_edu.fileio import atomic_write_bytes, sha256_file
-from cifar_edu.model_store import load_model
+from cifar_edu.model_store import load_model, resolve_model_path
 from cifar_edu.precision import cast_model
 from cifar_edu.training.tta import predict_tta
 
-__all__ = ["TEACHER_TARGETS", "check_teacher", "teacher_networks", "teacher_targets",
-           "load_or_compute_targets"]
+__all__ = ["TEACHER_TARGETS", "read_teacher", "check_teacher", "teacher_networks",
+           "teacher_targets", "load_or_compute_targets"]
 
 #: File of the teacher's probabilities in the student's run folder.
 TEACHER_TARGETS = "teacher_targets.npz"
 
 
-def check_teacher(teacher_dir: Path, metrics: dict[str, Any], provenance: dict[str, Any],
+#: Training images in the official CIFAR-10 archive (and in its offline rebuild).
+_CIFAR10_TRAIN_IMAGES = 50_000
+
+
+def read_teacher(teacher: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The metrics and provenance of a teacher: a finished run folder or ``"pretrained"``.
+
+    For the shipped model they come from its model card.
+
+    Raises
+    ------
+    CifarEduError
+        The folder is not a finished run, or the shipped model is missing.
+    """
+    if str(teacher) != "pretrained":
+        from cifar_edu.training.run import read_run  # run imports this module
+
+        return read_run(Path(teacher).expanduser())
+    from cifar_edu.pretrained import model_card  # pretrained builds on training
+
+    card = model_card()
+    training, accuracy = card["training"], card["accuracy"]
+    tta = accuracy.get("tta") or "none"
+    key = "accuracy" if tta == "none" else f"accuracy_{tta}"
+    metrics = {"recipe": training.get("recipe"), "val_accuracy": accuracy.get("val_accuracy"),
+               "test_accuracy": (accuracy.get("test_exact") or {}).get(key),
+               "test_accuracy_full": (accuracy.get("test_full") or {}).get(key)}
+    provenance = {"recipe": training.get("recipe_settings"), "seed": training.get("seed"),
+                  "data": training.get("data")}
+    return metrics, provenance
+
+
+def _same_training_images(teacher_data: dict[str, Any], data: CifarData) -> bool:
+    """Whether the teacher's data holds the student's training images, in the same order."""
+    if teacher_data.get("sha256") == source_checksums(data.source):
+        return True
+    # The official archive and the offline rebuild: the same images, in the same order.
+    return (teacher_data.get("kind") != "sample" and data.source.kind != "sample"
+            and teacher_data.get("num_train") == len(data.y_train) == _CIFAR10_TRAIN_IMAGES)
+
+
+def check_teacher(teacher: str | Path, metrics: dict[str, Any], provenance: dict[str, Any],
                   val_fraction: float, data: CifarData) -> dict[str, Any]:
     """Check a finished run may teach a student, and describe it for the student's records.
 
     Parameters
     ----------
-    teacher_dir : Path
-        The teacher's run folder (a training run or an ensemble).
+    teacher : str or Path
+        The teacher's run folder (a training run or an ensemble), or ``"pretrained"``.
     metrics, provenance : dict
-        Its ``metrics.json`` and ``provenance.json``.
+        Its ``metrics.json`` and ``provenance.json`` (see :func:`read_teacher`).
     val_fraction : float
         The student's share of validation images.
     data : CifarData
@@ -69,20 +114,20 @@ def check_teacher(teacher_dir: Path, metrics: dict[str, Any], provenance: dict[s
         The teacher was trained on other data or held out other validation images.
     """
     teacher_recipe = provenance.get("recipe") or {}
-    if (provenance.get("data") or {}).get("sha256") != source_checksums(data.source):
-        raise CifarEduError(f"the teacher {teacher_dir} was trained on other data than "
+    if not _same_training_images(provenance.get("data") or {}, data):
+        raise CifarEduError(f"the teacher {teacher} was trained on other data than "
                             f"{data.source.description}; pass the teacher's data source with "
                             "--data")
     if float(teacher_recipe.get("val_fraction", -1)) != float(val_fraction):
         raise CifarEduError(
-            f"the teacher {teacher_dir} held out {teacher_recipe.get('val_fraction')} of the "
+            f"the teacher {teacher} held out {teacher_recipe.get('val_fraction')} of the "
             f"training images for validation and the student {val_fraction}: the teacher "
             "would have learnt some of the student's validation images. Use a teacher "
             "trained with the student's recipe (the same validation images)")
     seeds = provenance.get("seeds") or [provenance.get("seed")]
     return {
-        "run": str(teacher_dir),
-        "model_sha256": sha256_file(teacher_dir / "model.keras"),
+        "run": str(teacher),
+        "model_sha256": sha256_file(resolve_model_path(teacher)),
         "recipe": metrics.get("recipe"),
         "ensemble_of": metrics.get("ensemble_of", 1),
         "seeds": seeds,

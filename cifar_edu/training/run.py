@@ -39,7 +39,8 @@ from cifar_edu.precision import (PrecisionChoice, cast_model, detect_precision, 
                                  uncompiled)
 from cifar_edu.training.callbacks import (BestCheckpoint, EpochClock, JsonHistory, Lookahead,
                                           ResumeCheckpoint, save_model_atomic)
-from cifar_edu.training.distill import TEACHER_TARGETS, check_teacher, load_or_compute_targets
+from cifar_edu.training.distill import (TEACHER_TARGETS, check_teacher, load_or_compute_targets,
+                                        read_teacher)
 from cifar_edu.training.loader import make_epoch_dataset
 from cifar_edu.training.optimizers import BiasBoostSGD
 from cifar_edu.training.provenance import collect_provenance, utc_now
@@ -303,7 +304,8 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     data : CifarData, optional
         Already loaded data (then ``source`` is ignored).
     teacher : path-like, optional
-        A finished run folder (one run or an ensemble) to distil: the student learns
+        A finished run folder (one run or an ensemble), or ``"pretrained"`` for the
+        shipped model, to distil: the student learns
         the teacher's probabilities instead of the recipe's smoothed labels (see
         :mod:`cifar_edu.training.distill`). Needs a recipe with the epoch loader.
 
@@ -327,19 +329,18 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
             raise CifarEduError(f"the number of epochs must be at least 1, got {num_epochs}")
         recipe = recipe.replace(num_epochs=int(num_epochs))
     out_dir = Path(out_dir).expanduser()
-    teacher_dir = Path(teacher).expanduser() if teacher is not None else None
-    if teacher_dir is not None and not recipe.alternating_flip:
+    if teacher is not None and not recipe.alternating_flip:
         loader_recipes = [name for name in list_recipes() if get_recipe(name).alternating_flip]
         raise CifarEduError(f"recipe {recipe.name} does not use the epoch loader; distil into "
                             f"a recipe that does ({', '.join(loader_recipes)})")
-    teacher_files = read_run(teacher_dir) if teacher_dir is not None else None
+    teacher_files = read_teacher(teacher) if teacher is not None else None
     resuming = _check_out_dir(out_dir, resume)
     choice: PrecisionChoice = detect_precision(precision)
     data = data if data is not None else load_dataset(source)
     (x_tr, y_tr), (x_val, y_val) = train_val_split(data.x_train, data.y_train,
                                                    recipe.val_fraction, seed=SPLIT_SEED)
-    teacher_record = (check_teacher(teacher_dir, *teacher_files, recipe.val_fraction, data)
-                      if teacher_dir is not None else None)
+    teacher_record = (check_teacher(teacher, *teacher_files, recipe.val_fraction, data)
+                      if teacher_files is not None else None)
     state_record = {"recipe": recipe.name, "num_epochs": recipe.num_epochs, "seed": seed,
                     "data": data.source.description, "precision": choice.policy,
                     "teacher": teacher_record and teacher_record["model_sha256"]}
