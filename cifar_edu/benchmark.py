@@ -12,7 +12,9 @@ through a traced function rather than ``model.predict``, whose per-call
 overhead would dominate for one image. :func:`run_inference_benchmark` repeats
 that for several precision policies and records the machine.
 
-:func:`layer_costs` counts parameters and multiply-adds layer by layer.
+:func:`layer_costs` counts parameters and multiply-adds layer by layer, and
+:func:`conv_rate` measures how many multiply-adds per second this machine
+reaches in one large convolution: about the ceiling for a CNN's convolutions.
 Benchmarks of record ship in ``assets/results/benchmarks/`` (see
 :data:`BENCHMARK_COMMANDS` for the commands that make them) and
 :func:`load_benchmark` reads them without importing TensorFlow.
@@ -42,8 +44,8 @@ from cifar_edu.errors import CifarEduError
 
 __all__ = ["VAL_THRESHOLDS", "DEFAULT_BATCH_SIZES", "BENCHMARKS_FOLDER", "BENCHMARK_COMMANDS",
            "benchmark_recipe", "benchmark_inference", "run_inference_benchmark", "run_benchmark",
-           "layer_costs", "format_table", "format_inference", "peak_rss_mb", "benchmarks_dir",
-           "list_benchmarks", "load_benchmark", "describe_benchmark"]
+           "layer_costs", "conv_rate", "format_table", "format_inference", "peak_rss_mb",
+           "benchmarks_dir", "list_benchmarks", "load_benchmark", "describe_benchmark"]
 
 #: Validation accuracies whose first crossing time is reported.
 VAL_THRESHOLDS = (0.90, 0.94)
@@ -201,6 +203,49 @@ def _time_calls(call: Any, min_time_s: float, min_calls: int) -> list[float]:
     return times
 
 
+def conv_rate(precision: str = "auto", *, batch: int = 64, size: int = 16,
+              channels: int = 384, min_time_s: float = 1.0) -> float:
+    """Billions of multiply-adds per second in one large 3x3 convolution on this machine.
+
+    A CNN's time goes into convolutions like this one; here there is a single
+    large one, with nothing else in the way, so its rate is about the most the
+    network's convolutions can reach. A network that already runs near it gets
+    faster only by doing fewer multiply-adds.
+
+    Parameters
+    ----------
+    precision : str
+        ``"auto"`` or a policy name; the convolution uses the policy's compute dtype.
+    batch, size, channels : int
+        Input ``(batch, size, size, channels)``, ``channels`` filters, "same" padding.
+    min_time_s : float
+        Time at least this many seconds of calls (and at least three).
+
+    Returns
+    -------
+    float
+        Multiply-adds of one call over the median time of a call, in billions.
+    """
+    import keras
+    import tensorflow as tf
+
+    from cifar_edu.precision import detect_precision
+
+    dtype = keras.mixed_precision.Policy(detect_precision(precision).policy).compute_dtype
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((batch, size, size, channels)), dtype)
+    kernel = tf.constant(0.01 * rng.standard_normal((3, 3, channels, channels)), dtype)
+
+    @tf.function
+    def convolve():
+        return tf.nn.conv2d(x, kernel, 1, "SAME")[0, 0, 0, 0]  # fetch one value, not all
+
+    for _ in range(2):
+        convolve().numpy()
+    median = float(np.median(_time_calls(lambda: convolve().numpy(), min_time_s, 3)))
+    return batch * size * size * channels * 9 * channels / median / 1e9
+
+
 def benchmark_inference(model: Any = "pretrained", *, precision: str = "auto",
                         batch_size: int = 1000, latency_runs: int = 200,
                         images: np.ndarray | None = None,
@@ -242,7 +287,9 @@ def benchmark_inference(model: Any = "pretrained", *, precision: str = "auto",
         ``images_per_s`` (at ``batch_size``: images in a batch over the median
         time of a call), ``batch_size``, ``latency_ms_p50``, ``latency_ms_p95``
         (one image), ``first_call_s`` (the first call at ``batch_size``,
-        tracing included), ``precision`` with ``precision_reason``,
+        tracing included), ``multiply_adds`` (per image, see :func:`layer_costs`)
+        and ``gmacs_per_s`` (billions of them per second at ``batch_size``),
+        ``precision`` with ``precision_reason``,
         ``jit_compile``, ``parameters``, ``model_bytes`` (size of the ``.keras``
         file; None for a model object) and ``sweep``: one record per batch size
         (``batch_size``, ``images_per_s``, ``ms_per_batch``, ``calls``).
@@ -305,9 +352,12 @@ def benchmark_inference(model: Any = "pretrained", *, precision: str = "auto",
         forward(one).numpy()
     latencies = _time_calls(lambda: forward(one).numpy(), 0.0, latency_runs)
     main = next(r for r in sweep if r["batch_size"] == batch_size)
+    macs = sum(row["multiply_adds"] for row in layer_costs(model))
     return {
         "images_per_s": main["images_per_s"],
         "batch_size": batch_size,
+        "multiply_adds": macs,
+        "gmacs_per_s": main["images_per_s"] * macs / 1e9,
         "latency_ms_p50": 1000 * float(np.percentile(latencies, 50)),
         "latency_ms_p95": 1000 * float(np.percentile(latencies, 95)),
         "latency_runs": latency_runs,
@@ -346,7 +396,9 @@ def run_inference_benchmark(model: Any = "pretrained", *,
         ``runs``: one :func:`benchmark_inference` result per precision; the
         headline keys of the first run (``images_per_s``, ``batch_size``,
         ``latency_ms_p50``, ``latency_ms_p95``, ``precision``) also at the top
-        level; ``model``, ``parameters``, ``model_bytes``, ``auto_precision``
+        level; each run also has ``conv_gmacs_per_s`` (:func:`conv_rate` in
+        its precision, the ceiling to compare ``gmacs_per_s`` with);
+        ``model``, ``parameters``, ``model_bytes``, ``auto_precision``
         (what ``"auto"`` picks here, and why), ``machine``, ``versions``,
         ``created``, ``command`` and ``benchmark_peak_rss_mb``.
     """
@@ -370,6 +422,7 @@ def run_inference_benchmark(model: Any = "pretrained", *,
                                   jit_compile=jit_compile, min_time_s=min_time_s)
         run["precision_reason"] = choice.reason
         run["model_bytes"] = path.stat().st_size if path is not None else None
+        run["conv_gmacs_per_s"] = conv_rate(choice.policy, min_time_s=min(1.0, min_time_s))
         runs.append(run)
     first = runs[0]
     return {
@@ -536,7 +589,8 @@ def format_inference(result: dict[str, Any]) -> str:
              f"images per second by batch size, latency of one image (warm)", ""]
     sizes = sorted({r["batch_size"] for run in result["runs"] for r in run.get("sweep", [])})
     header = ([f"{'precision':<15}", f"{'XLA':>3}"] + [f"{'b=' + str(b):>8}" for b in sizes]
-              + [f"{'p50':>7}", f"{'p95':>7}", f"{'1st call':>8}"])
+              + [f"{'p50':>7}", f"{'p95':>7}", f"{'1st call':>8}", f"{'GMAC/s':>7}",
+                 f"{'conv':>7}"])
     lines.append("  ".join(header))
     for run in result["runs"]:
         rates = {r["batch_size"]: r["images_per_s"] for r in run.get("sweep", [])}
@@ -544,8 +598,13 @@ def format_inference(result: dict[str, Any]) -> str:
                  + [f"{_fmt(rates.get(b), 'n'):>8}" for b in sizes]
                  + [f"{_fmt(run['latency_ms_p50'], 'ms'):>7}",
                     f"{_fmt(run['latency_ms_p95'], 'ms'):>7}",
-                    f"{_fmt(run.get('first_call_s'), 's'):>8}"])
+                    f"{_fmt(run.get('first_call_s'), 's'):>8}",
+                    f"{_fmt(run.get('gmacs_per_s'), 'n'):>7}",
+                    f"{_fmt(run.get('conv_gmacs_per_s'), 'n'):>7}"])
         lines.append("  ".join(cells))
+    lines += ["", f"GMAC/s: billions of the model's multiply-adds per second at batch "
+              f"{result.get('batch_size', '?')}; conv: the same in one large 3x3 convolution, "
+              "about the most the model's convolutions can reach on this machine"]
     auto = result.get("auto_precision") or {}
     if auto:
         lines += ["", f"auto precision here: {auto.get('policy')} ({auto.get('reason')})"]

@@ -14,7 +14,7 @@ pytest.importorskip("keras")
 from cifar_edu.benchmark import (DEFAULT_BATCH_SIZES, benchmark_inference, benchmark_recipe,
                                  benchmarks_dir, describe_benchmark, format_inference,
                                  format_table, layer_costs, list_benchmarks, load_benchmark,
-                                 peak_rss_mb, run_inference_benchmark)
+                                 conv_rate, peak_rss_mb, run_inference_benchmark)
 from cifar_edu.cli.main import main
 from cifar_edu.errors import CifarEduError
 from cifar_edu.results import RESULTS_ENV
@@ -26,7 +26,16 @@ def test_inference_benchmark_reports_speed(tiny_model, sample):
     assert result["images_per_s"] > 0 and result["batch_size"] == 200
     assert 0 < result["latency_ms_p50"] <= result["latency_ms_p95"]
     assert result["parameters"] == tiny_model.count_params()
+    assert result["multiply_adds"] == sum(r["multiply_adds"] for r in layer_costs(tiny_model))
+    assert result["gmacs_per_s"] == pytest.approx(
+        result["images_per_s"] * result["multiply_adds"] / 1e9)
     assert "images/s" in format_inference({"model": "tiny", **result})
+
+
+def test_conv_rate_measures_this_machine():
+    assert conv_rate("float32", batch=2, size=8, channels=16, min_time_s=0) > 0
+    with pytest.raises(CifarEduError, match="precision"):
+        conv_rate("float64", batch=1, size=4, channels=4)
 
 
 def test_recipe_benchmark_on_the_sample(tmp_path):
@@ -113,6 +122,7 @@ def test_sweep_over_precisions_of_a_saved_model(tiny_model, tmp_path):
     assert result["command"] == "cifar-edu benchmark x"
     text = format_inference(result)
     assert "b=1" in text and "b=8" in text and "mixed_bfloat16" in text
+    assert all(run["conv_gmacs_per_s"] > 0 for run in result["runs"]) and "GMAC/s" in text
     assert "The prediction speed" in describe_benchmark(result)
 
 
