@@ -38,6 +38,7 @@ from cifar_edu.errors import CifarEduError
 from cifar_edu.fileio import atomic_write_bytes, sha256_file
 from cifar_edu.model_store import load_model, resolve_model_path
 from cifar_edu.precision import cast_model
+from cifar_edu.training.recipes import get_recipe, list_recipes
 from cifar_edu.training.tta import predict_tta
 
 __all__ = ["TEACHER_TARGETS", "read_teacher", "check_teacher", "teacher_networks",
@@ -114,16 +115,25 @@ def check_teacher(teacher: str | Path, metrics: dict[str, Any], provenance: dict
         The teacher was trained on other data or held out other validation images.
     """
     teacher_recipe = provenance.get("recipe") or {}
+    shipped = str(teacher) == "pretrained"
+    who = "the shipped model" if shipped else f"the teacher {teacher}"
     if not _same_training_images(provenance.get("data") or {}, data):
-        raise CifarEduError(f"the teacher {teacher} was trained on other data than "
-                            f"{data.source.description}; pass the teacher's data source with "
-                            "--data")
-    if float(teacher_recipe.get("val_fraction", -1)) != float(val_fraction):
         raise CifarEduError(
-            f"the teacher {teacher} held out {teacher_recipe.get('val_fraction')} of the "
-            f"training images for validation and the student {val_fraction}: the teacher "
-            "would have learnt some of the student's validation images. Use a teacher "
-            "trained with the student's recipe (the same validation images)")
+            f"{who} was trained on other data than {data.source.description}; "
+            + ("it teaches on the whole CIFAR-10 training set: pass --data full (with "
+               "CIFAR10_DIR set) or download it with `cifar-edu data fetch`" if shipped
+               else "pass the teacher's data source with --data"))
+    teacher_fraction = float(teacher_recipe.get("val_fraction", -1))
+    if teacher_fraction != float(val_fraction):
+        students = [name for name in list_recipes() if get_recipe(name).alternating_flip
+                    and get_recipe(name).val_fraction == teacher_fraction]
+        raise CifarEduError(
+            f"{who} held out {teacher_recipe.get('val_fraction')} of the training images for "
+            f"validation and the student {val_fraction}: the teacher would have learnt some "
+            "of the student's validation images. Use a teacher trained with the student's "
+            "recipe (the same validation images)"
+            + (f", or a student recipe that holds out as many ({', '.join(students)})"
+               if students else ""))
     seeds = provenance.get("seeds") or [provenance.get("seed")]
     return {
         "run": str(teacher),
