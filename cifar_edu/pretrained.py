@@ -28,6 +28,7 @@ from cifar_edu.errors import CifarEduError
 from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256_file
 from cifar_edu.model_store import PRETRAINED_ENV, load_model, pretrained_dir
 from cifar_edu.training.run import read_run
+from cifar_edu.training.tta import accuracy_key
 
 __all__ = ["load", "model_card", "write_model_card", "render_model_card", "CARD_JSON",
            "CARD_MD"]
@@ -231,7 +232,7 @@ def render_model_card(card: dict[str, Any]) -> str:
     data = t.get("data") or {}
     hw = t.get("hardware") or {}
     tta = a.get("tta") or "none"
-    tta_key = "accuracy" if tta == "none" else f"accuracy_{tta}"
+    tta_key = accuracy_key(tta)
     lines = [
         f"# Model card: {card['name']}", "",
         f"A `{m['builder']}` network ({m['parameters']:,} parameters, "

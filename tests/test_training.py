@@ -15,6 +15,7 @@ from cifar_edu.training import (RECIPES, BiasBoostSGD, WarmupLinearDecay, airben
                                 get_recipe, list_recipes, one_cycle, predict_levels,
                                 predict_tta, run_status, train)
 from cifar_edu.training.loader import make_epoch_dataset
+from cifar_edu.training.tta import TTA_LEVELS, accuracy_key
 
 
 # --- recipes ---------------------------------------------------------------------------
@@ -308,3 +309,9 @@ def test_runs_repeat_bit_for_bit_across_processes(tmp_path, precision):
     second = _train_in_subprocess(tmp_path / "b.keras", precision)
     assert len(first) == len(second) > 10
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_accuracy_key_names_each_tta_level_by_number_and_name():
+    assert [accuracy_key(level) for level in TTA_LEVELS] == \
+        [accuracy_key(name) for name in TTA_LEVELS.values()] == \
+        ["accuracy", "accuracy_flip", "accuracy_flip_translate"]

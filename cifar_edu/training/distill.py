@@ -39,10 +39,10 @@ from cifar_edu.fileio import atomic_write_bytes, sha256_file
 from cifar_edu.model_store import load_model, resolve_model_path
 from cifar_edu.precision import cast_model
 from cifar_edu.training.recipes import get_recipe, list_recipes
-from cifar_edu.training.tta import predict_tta
+from cifar_edu.training.tta import accuracy_key, predict_tta
 
-__all__ = ["TEACHER_TARGETS", "read_teacher", "check_teacher", "teacher_networks",
-           "teacher_targets", "load_or_compute_targets"]
+__all__ = ["TEACHER_TARGETS", "student_recipes", "read_teacher", "check_teacher",
+           "teacher_networks", "teacher_targets", "load_or_compute_targets"]
 
 #: File of the teacher's probabilities in the student's run folder.
 TEACHER_TARGETS = "teacher_targets.npz"
@@ -70,14 +70,21 @@ def read_teacher(teacher: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
     card = model_card()
     training, accuracy = card["training"], card["accuracy"]
-    tta = accuracy.get("tta") or "none"
-    key = "accuracy" if tta == "none" else f"accuracy_{tta}"
+    key = accuracy_key(accuracy.get("tta") or "none")
     metrics = {"recipe": training.get("recipe"), "val_accuracy": accuracy.get("val_accuracy"),
                "test_accuracy": (accuracy.get("test_exact") or {}).get(key),
                "test_accuracy_full": (accuracy.get("test_full") or {}).get(key)}
     provenance = {"recipe": training.get("recipe_settings"), "seed": training.get("seed"),
                   "data": training.get("data")}
     return metrics, provenance
+
+
+def student_recipes(val_fraction: float | None = None) -> list[str]:
+    """Recipes that can learn from a teacher: those with the epoch loader, which carries
+    the teacher's probabilities, and (if given) that hold out ``val_fraction``."""
+    return [name for name in list_recipes()
+            if get_recipe(name).alternating_flip
+            and (val_fraction is None or get_recipe(name).val_fraction == val_fraction)]
 
 
 def _same_training_images(teacher_data: dict[str, Any], data: CifarData) -> bool:
@@ -125,8 +132,7 @@ def check_teacher(teacher: str | Path, metrics: dict[str, Any], provenance: dict
                else "pass the teacher's data source with --data"))
     teacher_fraction = float(teacher_recipe.get("val_fraction", -1))
     if teacher_fraction != float(val_fraction):
-        students = [name for name in list_recipes() if get_recipe(name).alternating_flip
-                    and get_recipe(name).val_fraction == teacher_fraction]
+        students = student_recipes(teacher_fraction)
         raise CifarEduError(
             f"{who} held out {teacher_recipe.get('val_fraction')} of the training images for "
             f"validation and the student {val_fraction}: the teacher would have learnt some "

@@ -40,13 +40,13 @@ from cifar_edu.precision import (PrecisionChoice, cast_model, detect_precision, 
 from cifar_edu.training.callbacks import (BestCheckpoint, EpochClock, JsonHistory, Lookahead,
                                           ResumeCheckpoint, save_model_atomic)
 from cifar_edu.training.distill import (TEACHER_TARGETS, check_teacher, load_or_compute_targets,
-                                        read_teacher)
+                                        read_teacher, student_recipes)
 from cifar_edu.training.loader import make_epoch_dataset
 from cifar_edu.training.optimizers import BiasBoostSGD
 from cifar_edu.training.provenance import collect_provenance, utc_now
-from cifar_edu.training.recipes import Recipe, get_recipe, list_recipes
+from cifar_edu.training.recipes import Recipe, get_recipe
 from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
-from cifar_edu.training.tta import TTA_LEVELS, predict_levels
+from cifar_edu.training.tta import TTA_LEVELS, accuracy_key, predict_levels
 
 __all__ = ["RUN_FILES", "RunResult", "train", "build_compiled_model", "run_status",
            "read_run", "evaluate_run_model", "SPLIT_SEED"]
@@ -242,8 +242,7 @@ def evaluate_run_model(model: keras.Model, data: CifarData, tta: int) -> dict[st
         for level, prob in enumerate(probs):
             p = prob if rows is None else prob[rows]
             t = y if rows is None else y[rows]
-            key = "accuracy" if level == 0 else f"accuracy_{TTA_LEVELS[level]}"
-            out[key] = float(np.mean(p.argmax(1) == t))
+            out[accuracy_key(level)] = float(np.mean(p.argmax(1) == t))
         p = probs[tta] if rows is None else probs[tta][rows]
         t = y if rows is None else y[rows]
         predicted = p.argmax(1)
@@ -253,7 +252,7 @@ def evaluate_run_model(model: keras.Model, data: CifarData, tta: int) -> dict[st
         return out
 
     test_probs = predict_levels(model, data.x_test, max_level)
-    headline_key = "accuracy" if tta == 0 else f"accuracy_{TTA_LEVELS[tta]}"
+    headline_key = accuracy_key(tta)
     full = block(test_probs, data.y_test)
     exact = block(test_probs, data.y_test, exact_index)
     return {
@@ -330,9 +329,8 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
         recipe = recipe.replace(num_epochs=int(num_epochs))
     out_dir = Path(out_dir).expanduser()
     if teacher is not None and not recipe.alternating_flip:
-        loader_recipes = [name for name in list_recipes() if get_recipe(name).alternating_flip]
         raise CifarEduError(f"recipe {recipe.name} does not use the epoch loader; distil into "
-                            f"a recipe that does ({', '.join(loader_recipes)})")
+                            f"a recipe that does ({', '.join(student_recipes())})")
     teacher_files = read_teacher(teacher) if teacher is not None else None
     resuming = _check_out_dir(out_dir, resume)
     choice: PrecisionChoice = detect_precision(precision)

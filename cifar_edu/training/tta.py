@@ -11,10 +11,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["TTA_LEVELS", "predict_tta", "predict_levels", "tta_accuracies"]
+__all__ = ["TTA_LEVELS", "accuracy_key", "predict_tta", "predict_levels", "tta_accuracies"]
 
 #: Names of the test-time augmentation levels, as used in metrics files.
 TTA_LEVELS = {0: "none", 1: "flip", 2: "flip_translate"}
+
+
+def accuracy_key(tta: int | str) -> str:
+    """The metrics key of the accuracy at a TTA level (a number or its name).
+
+    >>> accuracy_key(0), accuracy_key("flip_translate")
+    ('accuracy', 'accuracy_flip_translate')
+    """
+    name = TTA_LEVELS[tta] if isinstance(tta, int) else tta
+    return "accuracy" if name == "none" else f"accuracy_{name}"
 
 
 def _forward(model: keras.Model):
@@ -100,8 +110,7 @@ def tta_accuracies(model: keras.Model, x: np.ndarray, y: np.ndarray, max_level: 
     probs = predict_levels(model, np.asarray(x), max_level, batch_size)
     result: dict[str, object] = {"n": int(len(y))}
     for level, prob in enumerate(probs):
-        key = "accuracy" if level == 0 else f"accuracy_{TTA_LEVELS[level]}"
-        result[key] = float(np.mean(prob.argmax(1) == y))
+        result[accuracy_key(level)] = float(np.mean(prob.argmax(1) == y))
     predicted = probs[-1].argmax(1)
     result["tta"] = TTA_LEVELS[max_level]
     result["per_class_accuracy"] = [
