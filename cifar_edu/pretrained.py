@@ -25,10 +25,10 @@ import numpy as np
 from cifar_edu import __version__
 from cifar_edu.data import CLASS_NAMES
 from cifar_edu.errors import CifarEduError
+from cifar_edu.evaluation.tta import accuracy_key
 from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256_file
 from cifar_edu.model_store import PRETRAINED_ENV, load_model, pretrained_dir
 from cifar_edu.training.run import read_run
-from cifar_edu.training.tta import accuracy_key
 
 __all__ = ["load", "model_card", "write_model_card", "render_model_card", "CARD_JSON",
            "CARD_MD"]
@@ -152,7 +152,7 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
     model = load_model(run_dir)
 
     from cifar_edu.data import load_dataset
-    from cifar_edu.training.tta import TTA_LEVELS, predict_levels
+    from cifar_edu.evaluation.tta import TTA_LEVELS, predict_levels
 
     sample = load_dataset("sample")
     probs = predict_levels(model, sample.x_test, max_level=1)
@@ -233,6 +233,7 @@ def render_model_card(card: dict[str, Any]) -> str:
     hw = t.get("hardware") or {}
     tta = a.get("tta") or "none"
     tta_key = accuracy_key(tta)
+    precision = a.get("evaluation_precision") or "float32"
     lines = [
         f"# Model card: {card['name']}", "",
         f"A `{m['builder']}` network ({m['parameters']:,} parameters, "
@@ -257,8 +258,11 @@ def render_model_card(card: dict[str, Any]) -> str:
     lines += ["", f"Validation accuracy (images held out of the training set, no TTA): "
               f"{_pct(a.get('val_accuracy'))}. On the sample shipped with "
               f"the package ({sample.get('n', '-')} test images): {_pct(sample.get('accuracy'))}. "
-              f"The recipe's headline uses {tta.replace('_', ' + ')} test-time augmentation; "
-              "`cifar-edu evaluate --model pretrained` measures it again.", "",
+              f"The recipe's headline uses {tta.replace('_', ' + ')} test-time augmentation, "
+              f"computed in {precision}; `cifar-edu evaluate --model pretrained --data DIR "
+              f"--tta {tta} --precision {precision}` measures it again"
+              + ("" if precision == "float32" else
+                 " (in float32 a test image or two may be classified differently)") + ".", "",
               "### Per class (byte-exact rows, recipe's TTA)", "",
               "| class | accuracy |", "| --- | ---: |"]
     for cls, acc in (exact.get("per_class_accuracy") or {}).items():

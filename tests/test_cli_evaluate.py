@@ -70,6 +70,35 @@ def test_text_output_and_exact_split(model_path, capsys):
     assert "accuracy" in out and "macro avg" in out and "airplane" in out
 
 
+def test_tta_level_option(model_path, capsys, tiny_model, sample):
+    from cifar_edu.evaluation import predict_levels
+
+    levels = predict_levels(tiny_model, sample.x_test, max_level=2)
+    for argv, name in ((["--tta"], "flip_translate"), (["--tta", "flip"], "flip"), ([], "none")):
+        assert main(["evaluate", "--model", str(model_path), "--data", "sample", "--n-boot",
+                     "20", "--json", *argv]) == 0
+        result = json.loads(capsys.readouterr().out)
+        test = result["reports"]["test"]
+        assert result["tta"] == test["tta"] == name
+        expected = levels[["none", "flip", "flip_translate"].index(name)].argmax(1)
+        assert test["accuracy"] == pytest.approx(np.mean(expected == sample.y_test[:, 0]))
+    assert main(["evaluate", "--model", str(model_path), "--data", "sample", "--n-boot", "20",
+                 "--tta", "flip_translate"]) == 0
+    assert "with flip + translate TTA" in capsys.readouterr().out
+
+
+def test_precision_option_casts_the_model(model_path, capsys):
+    accuracies = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        assert main(["evaluate", "--model", str(model_path), "--data", "sample", "--n-boot",
+                     "20", "--precision", precision, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["precision"] == precision
+        accuracies[precision] = result["reports"]["test"]["accuracy"]
+    # bfloat16 rounds the activations, so an image or two may change its class.
+    assert accuracies["mixed_bfloat16"] == pytest.approx(accuracies["float32"], abs=0.02)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--n-boot", "0"], "--n-boot"),
     (["--data", "/no/such/folder"], "not a folder"),

@@ -17,8 +17,9 @@ from cifar_edu.evaluation import (EvaluationReport, bootstrap_accuracy_ci, class
                                   compare_over_seeds, confusion_matrices, evaluate_model,
                                   evaluate_on_data, evaluate_predictions,
                                   expected_calibration_error, mcnemar_test,
-                                  most_confident_mistakes, predict_proba, reliability_bins,
-                                  roc_curves, seed_summary, split_arrays)
+                                  most_confident_mistakes, predict_levels, predict_proba,
+                                  reliability_bins, roc_curves, seed_summary, split_arrays)
+from cifar_edu.evaluation.tta import TTA_LEVELS, accuracy_key, tta_level
 
 
 @pytest.fixture()
@@ -293,6 +294,38 @@ def test_predict_proba_batches_and_tta(tiny_model, sample):
     np.testing.assert_allclose(predict_proba(tiny_model, x, batch_size=500, tta=True),
                                (reference + flipped) / 2, atol=1e-5)
     assert predict_proba(tiny_model, x[0]).shape == (1, 10)  # one image is fine too
+
+
+def test_tta_levels_average_mirrored_and_shifted_views(tiny_model, sample):
+    x = sample.x_test[:20]
+    plain, mirror, full = predict_levels(tiny_model, x, max_level=2, batch_size=8)
+    direct = np.asarray(tiny_model(x.astype("float32")))
+    flipped = np.asarray(tiny_model(x[:, :, ::-1].astype("float32")))
+    np.testing.assert_allclose(plain, direct, atol=1e-5)
+    np.testing.assert_allclose(mirror, (direct + flipped) / 2, atol=1e-5)
+    # Level 2 by hand: the mirrored pair shifted one pixel up-left and down-right.
+    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect").astype("float32")
+    shifted = [np.asarray(tiny_model(v)) + np.asarray(tiny_model(v[:, :, ::-1]))
+               for v in (padded[:, :32, :32], padded[:, 2:, 2:])]
+    np.testing.assert_allclose(full, 0.5 * mirror + 0.125 * (shifted[0] + shifted[1]),
+                               atol=1e-5)
+    # predict_proba gives the same levels, by number, name or bool.
+    for level, name in TTA_LEVELS.items():
+        expected = (plain, mirror, full)[level]
+        np.testing.assert_allclose(predict_proba(tiny_model, x, tta=name), expected, atol=1e-5)
+        np.testing.assert_allclose(predict_proba(tiny_model, x, tta=level), expected, atol=1e-5)
+    np.testing.assert_allclose(predict_proba(tiny_model, x, tta=True), mirror, atol=1e-5)
+
+
+def test_tta_settings_and_their_metrics_keys():
+    assert [tta_level(v) for v in (False, True, 0, 1, 2, "none", "flip", "flip_translate")] == \
+        [0, 1, 0, 1, 2, 0, 1, 2]
+    assert [accuracy_key(level) for level in TTA_LEVELS] == \
+        [accuracy_key(name) for name in TTA_LEVELS.values()] == \
+        ["accuracy", "accuracy_flip", "accuracy_flip_translate"]
+    for bad in (3, "mirror", None, 1.5):
+        with pytest.raises(CifarEduError, match="flip_translate"):
+            tta_level(bad)
 
 
 def test_predict_proba_rejects_bad_images_and_logit_models(tiny_model, sample):

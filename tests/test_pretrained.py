@@ -18,7 +18,7 @@ pytest.importorskip("keras")
 from cifar_edu import pretrained
 from cifar_edu.errors import CifarEduError
 from cifar_edu.model_store import pretrained_dir
-from cifar_edu.training.tta import predict_levels
+from cifar_edu.evaluation.tta import predict_levels
 
 shipped = pytest.mark.skipif(not (pretrained_dir() / "model.keras").is_file(),
                              reason="no shipped model yet (cifar_edu/assets/pretrained)")

@@ -12,10 +12,8 @@ keras = pytest.importorskip("keras")
 from cifar_edu.errors import CifarEduError
 from cifar_edu.models import BUILDERS
 from cifar_edu.training import (RECIPES, BiasBoostSGD, WarmupLinearDecay, airbench_sgd,
-                                get_recipe, list_recipes, one_cycle, predict_levels,
-                                predict_tta, run_status, train)
+                                get_recipe, list_recipes, one_cycle, run_status, train)
 from cifar_edu.training.loader import make_epoch_dataset
-from cifar_edu.training.tta import TTA_LEVELS, accuracy_key
 
 
 # --- recipes ---------------------------------------------------------------------------
@@ -125,19 +123,6 @@ def test_epoch_loader_translate_and_cutout(sample):
     assert np.all((images == 0).all(axis=-1).sum(axis=(1, 2)) >= 8 * 8 - 8)  # the blank square
     with pytest.raises(ValueError, match="larger"):
         make_epoch_dataset(x, y, batch_size=100, num_epochs=1)
-
-
-# --- test-time augmentation --------------------------------------------------------------
-
-def test_tta_levels(tiny_model, sample):
-    x = sample.x_test[:20]
-    plain, mirror, full = predict_levels(tiny_model, x, max_level=2, batch_size=8)
-    direct = np.asarray(tiny_model(x.astype("float32")))
-    flipped = np.asarray(tiny_model(x[:, :, ::-1].astype("float32")))
-    np.testing.assert_allclose(plain, direct, atol=1e-5)
-    np.testing.assert_allclose(mirror, (direct + flipped) / 2, atol=1e-5)
-    np.testing.assert_allclose(full.sum(1), 1.0, atol=1e-4)
-    np.testing.assert_allclose(predict_tta(tiny_model, x, 1), mirror, atol=1e-5)
 
 
 # --- train() and the run folder ------------------------------------------------------------
@@ -310,8 +295,3 @@ def test_runs_repeat_bit_for_bit_across_processes(tmp_path, precision):
     assert len(first) == len(second) > 10
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
 
-
-def test_accuracy_key_names_each_tta_level_by_number_and_name():
-    assert [accuracy_key(level) for level in TTA_LEVELS] == \
-        [accuracy_key(name) for name in TTA_LEVELS.values()] == \
-        ["accuracy", "accuracy_flip", "accuracy_flip_translate"]

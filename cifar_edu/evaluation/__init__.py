@@ -22,9 +22,11 @@ from cifar_edu.evaluation.metrics import (ClassificationTable, bootstrap_accurac
 from cifar_edu.evaluation.report import (SPLITS, EvaluationReport, evaluate_model,
                                          evaluate_on_data, evaluate_predictions, split_arrays)
 from cifar_edu.evaluation.export import write_report
+from cifar_edu.evaluation.tta import TTA_LEVELS, accuracy_key, predict_levels, tta_level
 
 __all__ = [
-    "predict_proba", "evaluate_model", "evaluate_predictions", "evaluate_on_data",
+    "predict_proba", "predict_levels", "TTA_LEVELS", "tta_level", "accuracy_key",
+    "evaluate_model", "evaluate_predictions", "evaluate_on_data",
     "split_arrays", "SPLITS", "EvaluationReport", "write_report",
     "bootstrap_accuracy_ci", "classification_table", "ClassificationTable",
     "confusion_matrices", "roc_curves", "most_confident_mistakes",

@@ -26,6 +26,7 @@ from cifar_edu.evaluation.inference import predict_proba
 from cifar_edu.evaluation.metrics import (ClassificationTable, bootstrap_accuracy_ci,
                                           classification_table, confusion_matrices,
                                           most_confident_mistakes, roc_curves)
+from cifar_edu.evaluation.tta import TTA_LEVELS, tta_level
 
 __all__ = ["EvaluationReport", "evaluate_predictions", "evaluate_model", "evaluate_on_data",
            "split_arrays", "SPLITS"]
@@ -68,8 +69,9 @@ class EvaluationReport:
         Indices of the most confident wrong predictions, most confident first.
     y_true : ndarray of int, shape (N,)
     y_prob : ndarray of float32, shape (N, K)
-    tta : bool
-        Whether test-time augmentation (flip) was used.
+    tta : str
+        The test-time augmentation used: ``"none"``, ``"flip"`` or
+        ``"flip_translate"`` (see :mod:`cifar_edu.evaluation.tta`).
     """
 
     name: str
@@ -88,7 +90,7 @@ class EvaluationReport:
     mistakes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     y_prob: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False)
-    tta: bool = False
+    tta: str = "none"
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -157,7 +159,8 @@ class EvaluationReport:
         if self.description:
             lines.append(self.description)
         lines.append(f"accuracy {self.accuracy:.2%}{ci} on {self.n:,} images"
-                     + (" with flip TTA" if self.tta else ""))
+                     + ("" if self.tta == "none" else
+                        f" with {self.tta.replace('_', ' + ')} TTA"))
         lines.append(f"macro F1 {self.table.macro['f1']:.3f} | macro ROC-AUC "
                      f"{self.macro_auc:.3f} | ECE {self.ece:.3f} | log loss {self.log_loss:.3f}")
         width = max(12, *(len(c) for c in self.class_names))
@@ -201,7 +204,7 @@ def evaluate_predictions(y_true: np.ndarray, y_prob: np.ndarray, *,
                          class_names: Sequence[str] = CLASS_NAMES, n_boot: int = 1000,
                          confidence: float = 0.95, seed: int = 0, n_bins: int = 15,
                          k_mistakes: int = 16, name: str = "test", description: str = "",
-                         tta: bool = False) -> EvaluationReport:
+                         tta: bool | int | str = False) -> EvaluationReport:
     """Build an :class:`EvaluationReport` from labels and predicted probabilities.
 
     Parameters
@@ -224,8 +227,9 @@ def evaluate_predictions(y_true: np.ndarray, y_prob: np.ndarray, *,
         How many of the most confident mistakes to keep.
     name, description : str
         Label of the image set, stored in the report.
-    tta : bool
-        Recorded in the report (the probabilities already include it).
+    tta : bool, int or str
+        Recorded in the report by name (the probabilities already include it);
+        see :func:`cifar_edu.evaluation.tta.tta_level`.
 
     Returns
     -------
@@ -255,11 +259,11 @@ def evaluate_predictions(y_true: np.ndarray, y_prob: np.ndarray, *,
         roc=roc_curves(y_true, y_prob, class_names), reliability=reliability_bins(
             y_true, y_prob, n_bins), log_loss=loss,
         mistakes=most_confident_mistakes(y_true, y_prob, k_mistakes), y_true=y_true,
-        y_prob=np.asarray(y_prob, np.float32), tta=tta)
+        y_prob=np.asarray(y_prob, np.float32), tta=TTA_LEVELS[tta_level(tta)])
 
 
 def evaluate_model(model: keras.Model, x: np.ndarray, y: np.ndarray, *,
-                   class_names: Sequence[str] = CLASS_NAMES, tta: bool = False,
+                   class_names: Sequence[str] = CLASS_NAMES, tta: bool | int | str = False,
                    n_boot: int = 1000, seed: int = 0, batch_size: int = 250,
                    name: str = "test", description: str = "") -> EvaluationReport:
     """Run a model over images and report every evaluation number.
@@ -274,8 +278,10 @@ def evaluate_model(model: keras.Model, x: np.ndarray, y: np.ndarray, *,
         Their labels.
     class_names : sequence of str
         One name per model output.
-    tta : bool
-        Average with the horizontally flipped images (see :func:`predict_proba`).
+    tta : bool, int or str
+        Test-time augmentation: ``True`` or ``"flip"`` averages with the
+        mirrored images, ``"flip_translate"`` also with one-pixel shifts (see
+        :func:`predict_proba`).
     n_boot : int
         Bootstrap resamples of the accuracy interval.
     seed : int
@@ -348,7 +354,7 @@ def _describe(data: CifarData, split: str, n: int) -> str:
 
 
 def evaluate_on_data(model: keras.Model, data: CifarData, split: str = "test", *,
-                     tta: bool = False, n_boot: int = 1000, seed: int = 0,
+                     tta: bool | int | str = False, n_boot: int = 1000, seed: int = 0,
                      batch_size: int = 250, val_fraction: float = 0.1
                      ) -> dict[str, EvaluationReport]:
     """Evaluate a model on a split of a loaded dataset (what ``cifar-edu evaluate`` does).

@@ -23,7 +23,6 @@ from cifar_edu.training.recipes import RECIPES, Recipe, airbench_sgd, get_recipe
 from cifar_edu.training.run import (RUN_FILES, RunResult, build_compiled_model,
                                     evaluate_run_model, read_run, run_status, train)
 from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
-from cifar_edu.training.tta import TTA_LEVELS, predict_levels, predict_tta, tta_accuracies
 
 __all__ = [
     "train", "RunResult", "RUN_FILES", "run_status", "read_run", "build_compiled_model",
@@ -31,5 +30,4 @@ __all__ = [
     "evaluate_run_model", "Recipe", "RECIPES", "get_recipe", "list_recipes", "airbench_sgd",
     "WarmupLinearDecay", "one_cycle", "BiasBoostSGD", "Lookahead", "EpochClock",
     "JsonHistory", "BestCheckpoint", "ResumeCheckpoint", "save_model_atomic",
-    "predict_tta", "predict_levels", "tta_accuracies", "TTA_LEVELS",
 ]

@@ -35,11 +35,12 @@ import numpy as np
 
 from cifar_edu.data import CifarData, source_checksums
 from cifar_edu.errors import CifarEduError
+from cifar_edu.evaluation.inference import predict_proba
+from cifar_edu.evaluation.tta import accuracy_key
 from cifar_edu.fileio import atomic_write_bytes, sha256_file
 from cifar_edu.model_store import load_model, resolve_model_path
 from cifar_edu.precision import cast_model
 from cifar_edu.training.recipes import get_recipe, list_recipes
-from cifar_edu.training.tta import accuracy_key, predict_tta
 
 __all__ = ["TEACHER_TARGETS", "student_recipes", "read_teacher", "check_teacher",
            "teacher_networks", "teacher_targets", "load_or_compute_targets"]
@@ -182,7 +183,7 @@ def teacher_targets(networks: Sequence[keras.Model], x: np.ndarray, batch_size: 
     """
     x = np.asarray(x)
     views = (x, x[:, :, ::-1])
-    plain, mirrored = (np.mean([predict_tta(net, view, level=0, batch_size=batch_size)
+    plain, mirrored = (np.mean([predict_proba(net, view, batch_size=batch_size)
                                 for net in networks], axis=0, dtype=np.float32)
                        for view in views)
     return plain, mirrored

@@ -26,6 +26,7 @@ import numpy as np
 
 from cifar_edu.data import CifarData, load_dataset, train_val_split
 from cifar_edu.errors import CifarEduError
+from cifar_edu.evaluation.tta import predict_levels
 from cifar_edu.fileio import atomic_write_json
 from cifar_edu.model_store import load_model
 from cifar_edu.precision import cast_model, detect_precision
@@ -33,7 +34,6 @@ from cifar_edu.training.callbacks import save_model_atomic
 from cifar_edu.training.provenance import collect_provenance, utc_now
 from cifar_edu.training.run import (SPLIT_SEED, RunResult, evaluate_run_model, read_run,
                                     run_status)
-from cifar_edu.training.tta import predict_levels
 
 __all__ = ["build_ensemble", "ensemble_runs"]
 

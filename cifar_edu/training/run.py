@@ -32,6 +32,7 @@ import numpy as np
 from cifar_edu.augment import build_augmentation
 from cifar_edu.data import CLASS_NAMES, CifarData, load_dataset, train_val_split
 from cifar_edu.errors import CifarEduError
+from cifar_edu.evaluation.tta import TTA_LEVELS, accuracy_key, predict_levels
 from cifar_edu.fileio import atomic_write_json
 from cifar_edu.models import BUILDERS
 from cifar_edu.pipeline import make_dataset
@@ -46,7 +47,6 @@ from cifar_edu.training.optimizers import BiasBoostSGD
 from cifar_edu.training.provenance import collect_provenance, utc_now
 from cifar_edu.training.recipes import Recipe, get_recipe
 from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
-from cifar_edu.training.tta import TTA_LEVELS, accuracy_key, predict_levels
 
 __all__ = ["RUN_FILES", "RunResult", "train", "build_compiled_model", "run_status",
            "read_run", "evaluate_run_model", "SPLIT_SEED"]
