@@ -17,7 +17,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -30,8 +30,11 @@ from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256
 from cifar_edu.model_store import PRETRAINED_ENV, load_model, pretrained_dir
 from cifar_edu.training.run import read_run
 
-__all__ = ["load", "model_card", "write_model_card", "render_model_card", "CARD_JSON",
-           "CARD_MD"]
+if TYPE_CHECKING:
+    from cifar_edu.quantization import LiteModel
+
+__all__ = ["load", "load_int8", "int8_record", "model_card", "write_model_card",
+           "render_model_card", "CARD_JSON", "CARD_MD"]
 
 CARD_JSON = "model_card.json"
 CARD_MD = "MODEL_CARD.md"
@@ -59,6 +62,27 @@ def load(precision: str | None = None) -> keras.Model:
     from cifar_edu.precision import cast_model, detect_precision
 
     return cast_model(model, detect_precision(precision).policy)
+
+
+def load_int8() -> LiteModel:
+    """Load the shipped model quantised to 8-bit integers (a TensorFlow Lite file).
+
+    It predicts like :func:`load` (raw images in, probabilities out) through
+    ``predict_on_batch``, a quarter of the size and faster on most CPUs; it cannot
+    be trained or explained. :func:`int8_record` says how it was made and how
+    accurate it is.
+    """
+    from cifar_edu.model_store import PRETRAINED_INT8, load_predictor
+
+    return load_predictor(PRETRAINED_INT8)
+
+
+def int8_record() -> dict[str, Any]:
+    """How the shipped int8 copy was made and its accuracy (``model_int8.json``), or ``{}``."""
+    from cifar_edu.model_store import INT8_FILE
+    from cifar_edu.quantization import read_metadata
+
+    return read_metadata(pretrained_dir() / INT8_FILE)
 
 
 def model_card() -> dict[str, Any]:
@@ -217,16 +241,45 @@ def write_model_card(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike
     }
     atomic_write_json(out_dir / CARD_JSON, card)
     with atomic_open(out_dir / CARD_MD) as fh:
-        fh.write(render_model_card(card))
+        fh.write(render_model_card(card))  # an int8 copy of an older model does not carry over
     return card
+
+
+def _int8_section(int8: dict[str, Any]) -> list[str]:
+    acc = int8.get("accuracy") or {}
+    source = int8.get("source_model") or {}
+    lines = ["", "## 8-bit integer copy", "",
+             f"`{int8.get('file')}` ({(int8.get('size_bytes') or 0) / 1e6:.1f} MB, from "
+             f"{(source.get('size_bytes') or 0) / 1e6:.1f} MB) is this model with every weight "
+             "and activation quantised to 8-bit integers by TensorFlow Lite, calibrated on "
+             f"{(int8.get('calibration') or {}).get('images')} training images; load it with "
+             "`cifar_edu.pretrained.load_int8()` or pass `--model pretrained-int8` to "
+             "`cifar-edu evaluate` and `cifar-edu benchmark inference`. Made by "
+             f"`{int8.get('command')}`; SHA-256 `{int8.get('sha256')}`.", "",
+             "| test images | n | no TTA | mirror TTA | mirror + translate TTA |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for label, key in (("byte-exact test rows", "test_exact"), ("whole test set", "test_full")):
+        block = acc.get(key) or {}
+        lines.append(f"| {label} | {block.get('n', '-')} | {_pct(block.get('accuracy'))} | "
+                     f"{_pct(block.get('accuracy_flip'))} | "
+                     f"{_pct(block.get('accuracy_flip_translate'))} |")
+    return lines
 
 
 def _pct(value: Any) -> str:
     return f"{100 * value:.2f}%" if isinstance(value, (int, float)) else "-"
 
 
-def render_model_card(card: dict[str, Any]) -> str:
-    """The model card as Markdown."""
+def render_model_card(card: dict[str, Any], int8: dict[str, Any] | None = None) -> str:
+    """The model card as Markdown, with a section on the int8 copy when ``int8`` is given.
+
+    Parameters
+    ----------
+    card : dict
+        The card (:func:`model_card`).
+    int8 : dict, optional
+        The int8 copy's record (:func:`int8_record`), if one was made of this model.
+    """
     m, t, a = card["model"], card["training"], card["accuracy"]
     exact, full = a.get("test_exact") or {}, a.get("test_full") or {}
     data = t.get("data") or {}
@@ -319,6 +372,8 @@ def render_model_card(card: dict[str, Any]) -> str:
         if (a.get("val_accuracy") or 0.0) >= max(vals):
             lines += ["", "No other seed reached a higher validation accuracy than the "
                       "shipped run; test accuracy played no part in the choice."]
+    if int8:
+        lines += _int8_section(int8)
     lines += ["", "## Architecture", "", "| layer | type | output | parameters |",
               "| --- | --- | --- | ---: |"]
     for layer in m.get("layers", []):

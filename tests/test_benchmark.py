@@ -192,6 +192,10 @@ def test_shipped_benchmarks_have_what_lesson_8_plots(monkeypatch):
     for run in inference["runs"]:
         assert [r["batch_size"] for r in run["sweep"]] == list(DEFAULT_BATCH_SIZES)
     assert inference["model"] == "pretrained" and inference["model_bytes"] > 0
+    int8 = load_benchmark("inference_pretrained_int8")
+    assert [r["precision"] for r in int8["runs"]] == ["int8"]
+    assert [r["batch_size"] for r in int8["runs"][0]["sweep"]] == list(DEFAULT_BATCH_SIZES)
+    assert int8["model"] == "pretrained-int8" and 0 < int8["model_bytes"] < inference["model_bytes"]
 
 
 def test_cli_inference_sweep_writes_its_command(tiny_model, tmp_path, capsys):

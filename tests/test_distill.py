@@ -17,7 +17,6 @@ from cifar_edu.pretrained import write_model_card
 from cifar_edu.training import ensemble_runs, get_recipe, train
 from cifar_edu.data import CifarData, DataSource
 from cifar_edu.data.cifar_format import ALL_FILES
-from cifar_edu.model_store import resolve_model_path
 from cifar_edu.pretrained import model_card
 from cifar_edu.training.distill import (TEACHER_TARGETS, check_teacher, load_or_compute_targets,
                                         read_teacher, teacher_networks, teacher_targets)

@@ -1,8 +1,9 @@
 """How fast a trained model predicts: images per second by batch size and the
 latency of one image, per precision policy.
 
-The model is called through a traced ``tf.function`` rather than ``model.predict``,
-whose per-call overhead would dominate for one image."""
+A Keras model is called through a traced ``tf.function`` rather than ``model.predict``,
+whose per-call overhead would dominate for one image; a TensorFlow Lite model
+(:class:`cifar_edu.quantization.LiteModel`) through its interpreter."""
 
 from __future__ import annotations
 
@@ -38,10 +39,10 @@ def _check_batch_sizes(batch_sizes: Sequence[int], name: str = "batch sizes") ->
 
 
 def _model_file(model: Any) -> Path:
-    """The ``.keras`` file behind a model spec ("pretrained", a file or a run folder)."""
+    """The model file behind a spec ("pretrained", "pretrained-int8", a file or a run folder)."""
     if not isinstance(model, (str, os.PathLike)):
-        raise CifarEduError(f"model must be a keras.Model, 'pretrained', a .keras file or a run "
-                            f"folder, not {type(model).__name__}")
+        raise CifarEduError(f"model must be a keras.Model, 'pretrained', 'pretrained-int8', a "
+                            f".keras or .tflite file or a run folder, not {type(model).__name__}")
     from cifar_edu.model_store import resolve_model_path
 
     return resolve_model_path(model)
@@ -112,61 +113,81 @@ def benchmark_inference(model: Any = "pretrained", *, precision: str = "auto",
     import keras
     import tensorflow as tf
 
-    from cifar_edu.model_store import load_model
+    from cifar_edu.model_store import load_predictor
     from cifar_edu.precision import cast_model, detect_precision
+    from cifar_edu.quantization import LiteModel
 
-    path = None if isinstance(model, keras.Model) else _model_file(model)
+    path = None if isinstance(model, (keras.Model, LiteModel)) else _model_file(model)
     if path is not None:
-        model = load_model(path)
-    choice = detect_precision(precision)
-    model = cast_model(model, choice.policy)
+        model = load_predictor(path)
     if images is None:
         images = np.random.default_rng(0).integers(0, 256, (max(sizes), 32, 32, 3), np.uint8)
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or len(images) == 0:
         raise CifarEduError(f"images must have shape (N, 32, 32, 3), got {images.shape}")
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 32, 32, 3], tf.float32)],
-                 jit_compile=bool(jit_compile))
-    def forward(x):
-        return model(x, training=False)
+    if isinstance(model, LiteModel):
+        if jit_compile:
+            raise CifarEduError("--jit-compile compiles Keras models with XLA; a TensorFlow "
+                                "Lite model is already compiled")
+        policy, reason = model.precision, "the precision the TensorFlow Lite file was made in"
+        parameters, macs = model.parameters, model.multiply_adds
 
-    def batch_of(n: int) -> tf.Tensor:
-        return tf.constant(np.resize(images, (n, 32, 32, 3)), tf.float32)
+        def run(batch: np.ndarray) -> np.ndarray:
+            return model.predict_on_batch(batch)
+
+        def batch_of(n: int) -> np.ndarray:
+            return np.resize(images, (n, 32, 32, 3)).astype(np.uint8)
+    else:
+        choice = detect_precision(precision)
+        policy, reason = choice.policy, choice.reason
+        model = cast_model(model, choice.policy)
+        parameters = int(model.count_params())
+        macs = sum(row["multiply_adds"] for row in layer_costs(model))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 32, 32, 3], tf.float32)],
+                     jit_compile=bool(jit_compile))
+        def forward(x):
+            return model(x, training=False)
+
+        def run(batch: tf.Tensor) -> np.ndarray:
+            return forward(batch).numpy()
+
+        def batch_of(n: int) -> tf.Tensor:
+            return tf.constant(np.resize(images, (n, 32, 32, 3)), tf.float32)
 
     headline = batch_of(batch_size)
     t0 = time.perf_counter()
-    forward(headline).numpy()  # traces (and compiles) the function
+    run(headline)  # traces (and compiles) the function, or allocates the interpreter
     first_call_s = time.perf_counter() - t0
     sweep = []
     for size in sizes:
         batch = headline if size == batch_size else batch_of(size)
         for _ in range(2):  # warm-up: a new shape can build new kernels (and XLA programs)
-            forward(batch).numpy()
-        times = time_calls(lambda: forward(batch).numpy(), min_time_s, 3)
+            run(batch)
+        times = time_calls(lambda: run(batch), min_time_s, 3)
         median = float(np.median(times))
         sweep.append({"batch_size": size, "images_per_s": size / median,
                       "ms_per_batch": 1000 * median, "calls": len(times)})
         del batch
     one = batch_of(1)
     for _ in range(10):
-        forward(one).numpy()
-    latencies = time_calls(lambda: forward(one).numpy(), 0.0, latency_runs)
+        run(one)
+    latencies = time_calls(lambda: run(one), 0.0, latency_runs)
     main = next(r for r in sweep if r["batch_size"] == batch_size)
-    macs = sum(row["multiply_adds"] for row in layer_costs(model))
     return {
         "images_per_s": main["images_per_s"],
         "batch_size": batch_size,
         "multiply_adds": macs,
-        "gmacs_per_s": main["images_per_s"] * macs / 1e9,
+        "gmacs_per_s": main["images_per_s"] * macs / 1e9 if macs else None,
         "latency_ms_p50": 1000 * float(np.percentile(latencies, 50)),
         "latency_ms_p95": 1000 * float(np.percentile(latencies, 95)),
         "latency_runs": latency_runs,
         "first_call_s": first_call_s,
-        "precision": choice.policy,
-        "precision_reason": choice.reason,
+        "precision": policy,
+        "precision_reason": reason,
         "jit_compile": bool(jit_compile),
-        "parameters": int(model.count_params()),
+        "parameters": parameters,
         "model_bytes": path.stat().st_size if path is not None else None,
         "sweep": sweep,
     }
@@ -205,8 +226,9 @@ def run_inference_benchmark(model: Any = "pretrained", *,
     """
     import keras
 
-    from cifar_edu.model_store import load_model
+    from cifar_edu.model_store import load_predictor
     from cifar_edu.precision import detect_precision
+    from cifar_edu.quantization import LiteModel
     from cifar_edu.training.provenance import hardware, package_versions, utc_now
 
     if not precisions:
@@ -214,16 +236,19 @@ def run_inference_benchmark(model: Any = "pretrained", *,
                             "mixed_bfloat16")
     choices = [detect_precision(p) for p in precisions]  # fail early on an unknown one
     sizes = _check_batch_sizes([*batch_sizes, batch_size])
-    path = None if isinstance(model, keras.Model) else _model_file(model)
-    loaded = load_model(path) if path is not None else model
+    path = None if isinstance(model, (keras.Model, LiteModel)) else _model_file(model)
+    loaded = load_predictor(path) if path is not None else model
+    lite = isinstance(loaded, LiteModel)
     runs = []
-    for choice in choices:
+    for choice in choices[:1] if lite else choices:  # a .tflite file has one precision
         run = benchmark_inference(loaded, precision=choice.policy, batch_size=batch_size,
                                   latency_runs=latency_runs, batch_sizes=sizes,
                                   jit_compile=jit_compile, min_time_s=min_time_s)
-        run["precision_reason"] = choice.reason
+        if not lite:
+            run["precision_reason"] = choice.reason
         run["model_bytes"] = path.stat().st_size if path is not None else None
-        run["conv_gmacs_per_s"] = conv_rate(choice.policy, min_time_s=min(1.0, min_time_s))
+        run["conv_gmacs_per_s"] = (None if lite else
+                                   conv_rate(choice.policy, min_time_s=min(1.0, min_time_s)))
         runs.append(run)
     first = runs[0]
     return {

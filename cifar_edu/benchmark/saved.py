@@ -25,6 +25,9 @@ BENCHMARK_COMMANDS = {
     "inference_pretrained": "cifar-edu benchmark inference --model pretrained --precision "
                             "float32 mixed_bfloat16 --batch-sizes "
                             + " ".join(str(b) for b in DEFAULT_BATCH_SIZES) + " --out {out}",
+    "inference_pretrained_int8": "cifar-edu benchmark inference --model pretrained-int8 "
+                                 "--batch-sizes " + " ".join(str(b) for b in DEFAULT_BATCH_SIZES)
+                                 + " --out {out}",
 }
 
 
@@ -154,7 +157,9 @@ def describe_benchmark(result: dict[str, Any]) -> str:
         precisions = (", ".join(policies[:-1]) + f" and {policies[-1]}" if len(policies) > 1
                       else "".join(policies)) or "an unrecorded precision"
         model = result.get("model", "?")
-        model_text = "the shipped model" if model == "pretrained" else f"the model {model}"
+        model_text = {"pretrained": "the shipped model",
+                      "pretrained-int8": "the shipped model's 8-bit integer copy"}.get(
+                          model, f"the model {model}")
         what = f"The prediction speed of {model_text} was measured in {precisions}"
         command = command or "cifar-edu benchmark inference --model pretrained"
     return (f"{what} on {where} with {versions}, on {date}; regenerate it with "

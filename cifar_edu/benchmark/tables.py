@@ -61,13 +61,15 @@ def format_table(result: dict[str, Any]) -> str:
 def format_inference(result: dict[str, Any]) -> str:
     """An inference-only benchmark as text: one line, or a table for a sweep over precisions."""
     if "runs" not in result:
-        return (f"model {result.get('model', '?')} ({result['parameters']:,} parameters, "
+        return (f"model {result.get('model', '?')} ({_fmt(result.get('parameters'), 'n')} "
+                f"parameters, "
                 f"{result['precision']}): {result['images_per_s']:,.0f} images/s at batch "
                 f"{result['batch_size']:,}; one image {result['latency_ms_p50']:.1f} ms p50, "
                 f"{result['latency_ms_p95']:.1f} ms p95 (warm)")
     size = (f", {result['model_bytes'] / 1e6:.1f} MB file" if result.get("model_bytes")
             else "")
-    lines = [f"model {result.get('model', '?')} ({result['parameters']:,} parameters{size}); "
+    lines = [f"model {result.get('model', '?')} ({_fmt(result.get('parameters'), 'n')} "
+             f"parameters{size}); "
              f"images per second by batch size, latency of one image (warm)", ""]
     sizes = sorted({r["batch_size"] for run in result["runs"] for r in run.get("sweep", [])})
     header = ([f"{'precision':<15}", f"{'XLA':>3}"] + [f"{'b=' + str(b):>8}" for b in sizes]

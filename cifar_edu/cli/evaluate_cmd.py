@@ -23,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "byte-exact test rows (the estimate of real accuracy) and the whole test set "
                     "(a lower bound) are both reported.")
     parser.add_argument("--model", default="pretrained", metavar="PATH|pretrained",
-                        help="'pretrained' (default), a .keras file or a run folder of "
-                             "`cifar-edu train`")
+                        help="'pretrained' (default), 'pretrained-int8' (the shipped model "
+                             "quantised to 8-bit integers), a .keras or .tflite file or a run "
+                             "folder of `cifar-edu train`")
     add_data_option(parser)
     parser.add_argument("--split", choices=_SPLITS, default="test",
                         help="test (default): the test set; exact: only its byte-exact rows; "
@@ -55,13 +56,20 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
     # Imported here: TensorFlow takes seconds to load, and other commands must not pay for it.
     from cifar_edu.data import load_dataset
     from cifar_edu.evaluation import evaluate_on_data, split_arrays, write_report
-    from cifar_edu.model_store import load_model
+    from cifar_edu.model_store import load_predictor
     from cifar_edu.precision import cast_model, detect_precision
+    from cifar_edu.quantization import LiteModel
 
     precision = detect_precision(args.precision).policy
     data = load_dataset(args.data)
-    model = load_model(args.model)
-    if precision != "float32":
+    model = load_predictor(args.model)
+    if isinstance(model, LiteModel):
+        if precision != "float32":
+            raise CifarEduError(f"--precision applies to Keras models; {args.model} is a "
+                                "TensorFlow Lite model, which computes in the precision it was "
+                                "converted to")
+        precision = "int8" if model.input_dtype == "uint8" else "TensorFlow Lite"
+    elif precision != "float32":
         model = cast_model(model, precision)
     reports = evaluate_on_data(model, data, args.split, tta=args.tta, n_boot=args.n_boot)
 

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "cifar_edu.cli.train_cmd",
     "cifar_edu.cli.ensemble_cmd",
     "cifar_edu.cli.benchmark_cmd",
+    "cifar_edu.cli.quantize_cmd",
     "cifar_edu.cli.ablation_cmd",
     "cifar_edu.cli.results_cmd",
     "cifar_edu.cli.exercises_cmd",
