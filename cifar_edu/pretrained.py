@@ -259,11 +259,15 @@ def _int8_section(int8: dict[str, Any]) -> list[str]:
              "| test images | n | no TTA | mirror TTA | mirror + translate TTA |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for label, key in (("byte-exact test rows", "test_exact"), ("whole test set", "test_full")):
-        block = acc.get(key) or {}
-        lines.append(f"| {label} | {block.get('n', '-')} | {_pct(block.get('accuracy'))} | "
-                     f"{_pct(block.get('accuracy_flip'))} | "
-                     f"{_pct(block.get('accuracy_flip_translate'))} |")
+        lines.append(_accuracy_row(label, acc.get(key) or {}, translate=True))
     return lines
+
+
+def _accuracy_row(label: str, block: dict[str, Any], translate: bool) -> str:
+    # One row of an accuracy table: n, then no TTA, mirror and (optionally) mirror + translate.
+    row = (f"| {label} | {block.get('n', '-')} | {_pct(block.get('accuracy'))} | "
+           f"{_pct(block.get('accuracy_flip'))} |")
+    return row + (f" {_pct(block.get('accuracy_flip_translate'))} |" if translate else "")
 
 
 def _pct(value: Any) -> str:
@@ -302,11 +306,7 @@ def render_model_card(card: dict[str, Any], int8: dict[str, Any] | None = None) 
     for label, block in (("byte-exact test rows (estimate of real accuracy)", exact),
                          ("whole test set" + (" (offline rebuild: lower bound)"
                                               if data.get("offline_rebuild") else ""), full)):
-        row = (f"| {label} | {block.get('n', '-')} | {_pct(block.get('accuracy'))} | "
-               f"{_pct(block.get('accuracy_flip'))} |")
-        if "accuracy_flip_translate" in exact:
-            row += f" {_pct(block.get('accuracy_flip_translate'))} |"
-        lines.append(row)
+        lines.append(_accuracy_row(label, block, "accuracy_flip_translate" in exact))
     sample = a.get("sample_test") or {}
     lines += ["", f"Validation accuracy (images held out of the training set, no TTA): "
               f"{_pct(a.get('val_accuracy'))}. On the sample shipped with "

@@ -87,6 +87,14 @@ def test_tta_level_option(model_path, capsys, tiny_model, sample):
     assert "with flip + translate TTA" in capsys.readouterr().out
 
 
+def test_tta_choices_match_the_levels():
+    # Repeated in the command so that building the parser does not import TensorFlow.
+    from cifar_edu.cli.evaluate_cmd import _TTA
+    from cifar_edu.evaluation.tta import TTA_LEVELS
+
+    assert _TTA == tuple(TTA_LEVELS.values())
+
+
 def test_precision_option_casts_the_model(model_path, capsys):
     accuracies = {}
     for precision in ("float32", "mixed_bfloat16"):

@@ -68,7 +68,7 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
             raise CifarEduError(f"--precision applies to Keras models; {args.model} is a "
                                 "TensorFlow Lite model, which computes in the precision it was "
                                 "converted to")
-        precision = "int8" if model.input_dtype == "uint8" else "TensorFlow Lite"
+        precision = model.precision
     elif precision != "float32":
         model = cast_model(model, precision)
     reports = evaluate_on_data(model, data, args.split, tta=args.tta, n_boot=args.n_boot)
