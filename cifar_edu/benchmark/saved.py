@@ -22,6 +22,7 @@ BENCHMARKS_FOLDER = "benchmarks"
 #: The commands that make the shipped benchmark files (``{out}`` is the file to write).
 BENCHMARK_COMMANDS = {
     "train_fast90": "cifar-edu benchmark train --recipe fast90 --seeds 3 --data full --out {out}",
+    "train_muon94": "cifar-edu benchmark train --recipe muon94 --seeds 3 --data full --out {out}",
     "inference_pretrained": "cifar-edu benchmark inference --model pretrained --precision "
                             "float32 mixed_bfloat16 --batch-sizes "
                             + " ".join(str(b) for b in DEFAULT_BATCH_SIZES) + " --out {out}",

@@ -2,7 +2,7 @@
 
 >>> from cifar_edu.training import train, list_recipes
 >>> list_recipes()                                                  # doctest: +SKIP
-['baseline', 'regularized', 'fast90', 'fast94', 'student94', 'best', 'best96']
+['baseline', 'regularized', 'fast90', 'fast94', 'muon94', 'student94', 'best', 'best96']
 >>> result = train("fast90", "runs/fast90", source="full", seed=0)  # doctest: +SKIP
 >>> result.metrics["test_accuracy"]                                 # doctest: +SKIP
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from cifar_edu.training.callbacks import (BestCheckpoint, EpochClock, JsonHistory, Lookahead,
                                           ResumeCheckpoint, save_model_atomic)
 from cifar_edu.training.ensemble import build_ensemble, ensemble_runs
-from cifar_edu.training.optimizers import BiasBoostSGD
+from cifar_edu.training.optimizers import BiasBoostSGD, Muon, orthogonalize
 from cifar_edu.training.recipes import RECIPES, Recipe, airbench_sgd, get_recipe, list_recipes
 from cifar_edu.training.run import (RUN_FILES, RunResult, build_compiled_model,
                                     evaluate_run_model, read_run, run_status, train)
@@ -28,6 +28,6 @@ __all__ = [
     "train", "RunResult", "RUN_FILES", "run_status", "read_run", "build_compiled_model",
     "ensemble_runs", "build_ensemble",
     "evaluate_run_model", "Recipe", "RECIPES", "get_recipe", "list_recipes", "airbench_sgd",
-    "WarmupLinearDecay", "one_cycle", "BiasBoostSGD", "Lookahead", "EpochClock",
+    "WarmupLinearDecay", "one_cycle", "BiasBoostSGD", "Muon", "orthogonalize", "Lookahead", "EpochClock",
     "JsonHistory", "BestCheckpoint", "ResumeCheckpoint", "save_model_atomic",
 ]

@@ -43,7 +43,7 @@ from cifar_edu.training.callbacks import (BestCheckpoint, EpochClock, JsonHistor
 from cifar_edu.training.distill import (TEACHER_TARGETS, check_teacher, load_or_compute_targets,
                                         read_teacher, student_recipes)
 from cifar_edu.training.loader import make_epoch_dataset
-from cifar_edu.training.optimizers import BiasBoostSGD
+from cifar_edu.training.optimizers import BiasBoostSGD, Muon
 from cifar_edu.training.provenance import collect_provenance, utc_now
 from cifar_edu.training.recipes import Recipe, get_recipe
 from cifar_edu.training.schedules import WarmupLinearDecay, one_cycle
@@ -156,6 +156,9 @@ def _make_schedule(recipe: Recipe, total_steps: int):
 def _make_optimizer(recipe: Recipe, total_steps: int) -> keras.optimizers.Optimizer:
     schedule = _make_schedule(recipe, total_steps)
     weight_decay = recipe.weight_decay or None
+    if recipe.optimizer == "muon":
+        return Muon(schedule, peak_lr=recipe.lr, momentum=recipe.momentum,
+                    batch_size=recipe.batch_size, **recipe.optimizer_options)
     if recipe.optimizer == "adam":
         return keras.optimizers.Adam(schedule, weight_decay=weight_decay)
     if recipe.bias_lr_scale != 1.0:
@@ -337,6 +340,8 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     data = data if data is not None else load_dataset(source)
     (x_tr, y_tr), (x_val, y_val) = train_val_split(data.x_train, data.y_train,
                                                    recipe.val_fraction, seed=SPLIT_SEED)
+    if recipe.batch_size > len(x_tr):  # a small data source: one batch per epoch
+        recipe = recipe.replace(batch_size=len(x_tr))
     teacher_record = (check_teacher(teacher, *teacher_files, recipe.val_fraction, data)
                       if teacher_files is not None else None)
     state_record = {"recipe": recipe.name, "num_epochs": recipe.num_epochs, "seed": seed,
