@@ -12,15 +12,15 @@ from cifar_edu.cli.common import (PRECISION_CHOICES, CommandResult, add_common_o
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` command."""
     parser = subparsers.add_parser(
-        "train", help="train a recipe (baseline, regularized, fast90, fast94, student94, best, "
-                      "best96) into a run folder",
+        "train", help="train a recipe (baseline, regularized, fast90, fast94, muon94, student94, "
+                      "best, best96) into a run folder",
         description="Train a named recipe and write the run folder: model.keras, history.json, "
                     "metrics.json (validation and test accuracy, with and without test-time "
                     "augmentation) and provenance.json. Validation images come from the "
                     "training set; the test set is only used for the final figures.")
     parser.add_argument("--recipe", required=True, metavar="NAME",
-                        help="baseline, regularized, fast90, fast94, student94 (with --teacher), "
-                             "best or best96")
+                        help="baseline, regularized, fast90, fast94, muon94, student94 (with "
+                             "--teacher), best or best96")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="run folder to create (a finished run is never overwritten)")
     add_data_option(parser)
