@@ -28,6 +28,6 @@ __all__ = [
     "train", "RunResult", "RUN_FILES", "run_status", "read_run", "build_compiled_model",
     "ensemble_runs", "build_ensemble",
     "evaluate_run_model", "Recipe", "RECIPES", "get_recipe", "list_recipes", "airbench_sgd",
-    "WarmupLinearDecay", "one_cycle", "BiasBoostSGD", "Muon", "orthogonalize", "Lookahead", "EpochClock",
-    "JsonHistory", "BestCheckpoint", "ResumeCheckpoint", "save_model_atomic",
+    "WarmupLinearDecay", "one_cycle", "BiasBoostSGD", "Muon", "orthogonalize", "Lookahead",
+    "EpochClock", "JsonHistory", "BestCheckpoint", "ResumeCheckpoint", "save_model_atomic",
 ]

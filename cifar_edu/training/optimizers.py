@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+from keras import ops
 
 __all__ = ["BiasBoostSGD", "Muon", "orthogonalize"]
 
@@ -98,7 +99,7 @@ class Muon(keras.optimizers.Optimizer):
                  ns_steps: int = 3, bias_lr: float = 0.053, head_lr: float = 0.67,
                  sgd_momentum: float = 0.85, weight_decay: float = 2e-6,
                  batch_size: int = 2000, name: str = "muon", **kwargs) -> None:
-        kwargs.pop("weight_decay", None)  # Keras' own (decoupled) decay is not used
+        # `weight_decay` is taken here, so Keras' own (decoupled) decay stays off.
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.peak_lr = float(peak_lr)
         self.momentum = float(momentum)
@@ -116,8 +117,6 @@ class Muon(keras.optimizers.Optimizer):
         self._buffers = [self.add_variable_from_reference(v, name="momentum") for v in var_list]
 
     def update_step(self, gradient, variable, learning_rate):  # noqa: D102 - Keras API
-        from keras import ops
-
         lr = ops.cast(learning_rate, variable.dtype)
         grad = ops.cast(gradient, variable.dtype)
         buffer = self._buffers[self._get_variable_index(variable)]
@@ -138,9 +137,7 @@ class Muon(keras.optimizers.Optimizer):
         self.assign_sub(variable, lr * (group_lr / self.peak_lr) * grad)
 
     def get_config(self) -> dict:  # noqa: D102 - Keras API
-        config = super().get_config()
-        config.pop("weight_decay", None)
-        return {**config, "peak_lr": self.peak_lr, "momentum": self.momentum,
+        return {**super().get_config(), "peak_lr": self.peak_lr, "momentum": self.momentum,
                 "ns_steps": self.ns_steps, "bias_lr": self.bias_lr, "head_lr": self.head_lr,
                 "sgd_momentum": self.sgd_momentum, "weight_decay": self.l2,
                 "batch_size": self.batch_size}
@@ -153,8 +150,6 @@ def orthogonalize(matrix, steps: int = 3):
     its coefficients trade exactness (values end between about 0.5 and 1.5) for
     speed, which does not hurt training (Jordan 2024).
     """
-    from keras import ops
-
     a, b, c = 3.4445, -4.7750, 2.0315
     tall = matrix.shape[0] > matrix.shape[1]
     x = ops.transpose(matrix) if tall else matrix

@@ -208,8 +208,8 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in [
            "two-core CPU)",
            model="fast_cnn", model_kwargs={"widths": (64, 256, 256)}, augment=_FAST_AUG,
            alternating_flip=True, optimizer="muon", lr=0.24, momentum=0.6,
-           optimizer_options={"bias_lr": 0.053, "head_lr": 0.67 * (9 / 256) ** 2, "sgd_momentum": 0.85,
-                              "weight_decay": 2e-6},
+           optimizer_options={"bias_lr": 0.053, "head_lr": 0.67 * (9 / 256) ** 2,
+                              "sgd_momentum": 0.85, "weight_decay": 2e-6},
            schedule="warmup_linear", warmup_fraction=0.0, start_factor=1.0, end_factor=0.0,
            num_epochs=10, batch_size=2000, label_smoothing=0.2, tta=2, val_fraction=0.04),
     # fast94's network on best's validation split, so that a best run, ensemble or the

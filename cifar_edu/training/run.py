@@ -207,7 +207,7 @@ def build_compiled_model(recipe: Recipe | str, total_steps: int,
 
 def _datasets(recipe: Recipe, x_tr, y_tr, x_val, y_val, seed: int, initial_epoch: int,
               soft_targets=None):
-    batch_size = min(recipe.batch_size, len(x_tr))
+    batch_size = recipe.batch_size  # train() caps it at the number of training images
     if recipe.alternating_flip:
         train_ds, steps = make_epoch_dataset(
             x_tr, y_tr, batch_size=batch_size, num_epochs=recipe.num_epochs, seed=seed,
@@ -383,7 +383,7 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
         ]
         if recipe.lookahead:
             # airbench averages every 5 steps of 1,024 images; keep the images per update.
-            every = max(1, round(5 * 1024 / min(recipe.batch_size, len(x_tr))))
+            every = max(1, round(5 * 1024 / recipe.batch_size))
             run_callbacks.insert(1, Lookahead(total_steps, every=every))
         if recipe.early_stopping_patience:
             run_callbacks.append(keras.callbacks.EarlyStopping(
@@ -416,7 +416,7 @@ def train(recipe: Recipe | str, out_dir: str | Path, source: str | Path = "auto"
     provenance["train_images"] = int(len(x_tr))
     provenance["val_images"] = int(len(x_val))
     provenance["steps_per_epoch"] = steps
-    provenance["batch_size"] = min(recipe.batch_size, len(x_tr))
+    provenance["batch_size"] = recipe.batch_size
     provenance["timing"] = {
         "setup_s": t_setup - t_start,
         "train_s": t_trained - t_setup,
