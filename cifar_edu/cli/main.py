@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "cifar_edu.cli.benchmark_cmd",
     "cifar_edu.cli.quantize_cmd",
     "cifar_edu.cli.ablation_cmd",
+    "cifar_edu.cli.jpeg_study_cmd",
     "cifar_edu.cli.results_cmd",
     "cifar_edu.cli.exercises_cmd",
 ]
