@@ -36,7 +36,7 @@ import numpy as np
 from cifar_edu.errors import CifarEduError
 from cifar_edu.evaluation.comparison import (McNemarResult, SeedComparison, compare_over_seeds,
                                              mcnemar_test, seed_summary)
-from cifar_edu.fileio import atomic_open, atomic_write_json, replace_folder
+from cifar_edu.fileio import atomic_open, atomic_write_json, check_output_folder, replace_folder
 
 __all__ = ["FACTORS", "AblationCell", "ALL_CELLS", "ablation_recipe", "run_ablation",
            "AblationResults", "load_ablation", "export_ablation", "ABLATION_FILES"]
@@ -192,14 +192,7 @@ def run_ablation(out_dir: str | os.PathLike[str], source: str | os.PathLike[str]
         raise CifarEduError("the grid needs at least one cell and one seed")
     if int(num_epochs) < 1:
         raise CifarEduError(f"the number of epochs must be at least 1, got {num_epochs}")
-    out_dir = Path(out_dir).expanduser()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CifarEduError(f"{out_dir} is a file; choose a folder for --out")
-    if out_dir.is_dir():
-        strangers = {p.name for p in out_dir.iterdir()} - {"runs", *ABLATION_FILES}
-        if strangers:
-            raise CifarEduError(f"{out_dir} holds files that are not an ablation's "
-                                f"({', '.join(sorted(strangers)[:3])}); choose a new --out")
+    out_dir = check_output_folder(out_dir, {"runs", *ABLATION_FILES}, "an ablation's")
     data = data if data is not None else load_dataset(source)
     grid_data = _subset(data, train_images)
     started, t0 = utc_now(), time.perf_counter()

@@ -18,8 +18,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from cifar_edu.errors import CifarEduError
+
 __all__ = ["atomic_path", "atomic_open", "atomic_write_bytes", "atomic_write_json", "sha256_file",
-           "replace_folder"]
+           "replace_folder", "check_output_folder"]
 
 
 @contextlib.contextmanager
@@ -142,3 +144,31 @@ def replace_folder(target: str | os.PathLike[str], files: Mapping[str, bytes]) -
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def check_output_folder(target: str | os.PathLike[str], own_names: set[str], what: str) -> Path:
+    """The folder ``target`` if a command may write into it: missing, or holding only its files.
+
+    Parameters
+    ----------
+    target : path-like
+        The ``--out`` folder of a command that fills it over several steps.
+    own_names : set of str
+        Names the command itself writes there (a resumed run finds them).
+    what : str
+        What the folder holds, for the message (e.g. ``"an ablation's"``).
+
+    Raises
+    ------
+    CifarEduError
+        ``target`` is a file, or holds something else: nothing of the user's is overwritten.
+    """
+    folder = Path(target).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise CifarEduError(f"{folder} is a file; choose a folder for --out")
+    if folder.is_dir():
+        strangers = {p.name for p in folder.iterdir()} - set(own_names)
+        if strangers:
+            raise CifarEduError(f"{folder} holds files that are not {what} "
+                                f"({', '.join(sorted(strangers)[:3])}); choose a new --out")
+    return folder

@@ -35,7 +35,7 @@ from PIL import Image
 
 from cifar_edu.data.sample import EXACT_ROWS
 from cifar_edu.errors import CifarEduError
-from cifar_edu.fileio import atomic_write_json, replace_folder
+from cifar_edu.fileio import atomic_write_json, check_output_folder, replace_folder
 
 __all__ = ["JPEG_QUALITY", "CONDITIONS", "jpeg_reencode", "original_train_rows",
            "run_jpeg_study", "JpegStudy", "load_jpeg_study", "export_jpeg_study"]
@@ -157,14 +157,7 @@ def run_jpeg_study(out_dir: str | os.PathLike[str], source: str | os.PathLike[st
     if int(num_epochs) < 1:
         raise CifarEduError(f"the number of epochs must be at least 1, got {num_epochs}")
     the_recipe = get_recipe(recipe).replace(num_epochs=int(num_epochs))
-    out_dir = Path(out_dir).expanduser()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CifarEduError(f"{out_dir} is a file; choose a folder for --out")
-    if out_dir.is_dir():
-        strangers = {p.name for p in out_dir.iterdir()} - {"runs", STUDY_FILE}
-        if strangers:
-            raise CifarEduError(f"{out_dir} holds files that are not a JPEG study's "
-                                f"({', '.join(sorted(strangers)[:3])}); choose a new --out")
+    out_dir = check_output_folder(out_dir, {"runs", STUDY_FILE}, "a JPEG study's")
     data = data if data is not None else load_dataset(source)
     rows = original_train_rows(len(data.y_train))
     x_original, y_train = data.x_train[rows], data.y_train[rows]

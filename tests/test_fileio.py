@@ -8,7 +8,9 @@ import stat
 import numpy as np
 import pytest
 
-from cifar_edu.fileio import atomic_open, atomic_path, atomic_write_json, sha256_file
+from cifar_edu.errors import CifarEduError
+from cifar_edu.fileio import (atomic_open, atomic_path, atomic_write_json, check_output_folder,
+                              sha256_file)
 
 
 def test_json_written_with_numpy_values(tmp_path):
@@ -50,3 +52,15 @@ def test_replace_folder_swaps_the_whole_folder(tmp_path):
     assert (target / "a.json").read_bytes() == b"3"
     assert oct(target.stat().st_mode & 0o777) == "0o755"
     assert [p.name for p in target.parent.iterdir()] == ["grid"]  # nothing left behind
+
+
+def test_an_output_folder_may_hold_only_its_own_files(tmp_path):
+    assert check_output_folder(tmp_path / "new", {"runs"}, "a study's") == tmp_path / "new"
+    (tmp_path / "runs").mkdir()
+    assert check_output_folder(tmp_path, {"runs", "a.json"}, "a study's") == tmp_path
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(CifarEduError, match="not a study's \\(notes.txt\\); choose a new --out"):
+        check_output_folder(tmp_path, {"runs"}, "a study's")
+    with pytest.raises(CifarEduError, match="is a file"):
+        check_output_folder(tmp_path / "notes.txt", {"runs"}, "a study's")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
